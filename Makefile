@@ -1,0 +1,45 @@
+# cookiecutter-ml-pipeline: the template's own task runner.
+# On a fresh machine, `make demo` and `make test` are the whole set-up.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+BOOTSTRAP_PYTHON ?= python3.11
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO := build/demo
+
+.PHONY: help venv demo test bench lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt constraints.txt
+	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned tools (torch 2.13.0 CPU, see constraints.txt)
+
+demo: $(STAMP) ## Bake the default project into build/demo, install it, run its pipeline
+	rm -rf $(DEMO) build/.bake
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/.bake .
+	mv build/.bake/* $(DEMO) && rm -rf build/.bake
+	cd $(DEMO) && git init --quiet && git add -A && \
+	  git -c user.name=demo -c user.email=demo@example.com commit --quiet -m "Bake from template"
+	$(PYTHON) -m pip install --quiet -c constraints.txt -e "$(DEMO)[dev]"
+	$(MAKE) -C $(DEMO) data train PYTHON=$(abspath $(PYTHON))
+
+test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
+	$(PYTHON) -m pytest tests
+
+bench: $(STAMP) ## Run benchmarks/ and write benchmarks/RESULTS.md
+	$(PYTHON) benchmarks/run.py --output benchmarks/RESULTS.md
+
+lint: $(STAMP) ## Ruff on the template's own code (hooks, tests, benchmarks)
+	$(VENV)/bin/ruff check hooks tests benchmarks
+	$(VENV)/bin/ruff format --check hooks tests benchmarks
+
+clean: ## Remove build/ and caches (keeps .venv)
+	rm -rf build .pytest_cache

@@ -1,0 +1,3 @@
+"""An ML pipeline: baseline first, validated data, tracked experiments, monitored features."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,143 @@
+"""The schema of the configs (P5): one dataclass per config group, registered in Hydra's ConfigStore.
+
+The YAML files under ``configs/`` are reviewed code; these dataclasses are their types. Each
+group's YAML lists its schema first in its defaults list, so a mistyped key
+(``train.sede=1``) or a wrong type (``train.seed=abc``) fails at composition with a message
+naming the key, before any data is read or any run is started.
+
+This module imports only Hydra and OmegaConf, so every entry point starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+HYDRA_VERSION_BASE = "1.3"
+
+
+def project_root() -> Path:
+    """The project directory: ``$PROJECT_ROOT`` when set, else the checkout this package sits in.
+
+    MLflow's database, logs and data paths hang off this, never off the working directory or
+    Hydra's output directory, so a run started from anywhere lands in the same places.
+    """
+    if env_root := os.environ.get("PROJECT_ROOT"):
+        return Path(env_root).resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+CONFIG_DIR = project_root() / "configs"
+
+
+class Task(str, Enum):
+    """What the target is; decides the split (stratified or not), the baseline and the metrics."""
+
+    binary_classification = "binary_classification"
+    multiclass_classification = "multiclass_classification"
+    regression = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.regression
+
+
+@dataclass
+class PathsConfig:
+    """Where things live; every path is absolute, derived from the project root."""
+
+    root: str = MISSING
+    data_dir: str = MISSING
+    log_dir: str = MISSING
+    output_dir: str = MISSING
+
+
+@dataclass
+class SplitConfig:
+    """Deterministic train/validation/test split; its seed is separate from the training seed."""
+
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    seed: int = 42
+
+
+@dataclass
+class SampleConfig:
+    """Size and seed of the bundled sample data written by ``make data``."""
+
+    rows: int = 5000
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    """The table to learn from and what to predict in it."""
+
+    path: str = MISSING
+    task: Task = MISSING
+    target: str = MISSING
+    id_column: str | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+
+
+@dataclass
+class ModelConfig:
+    """Which model to fit; ``baseline`` is the trivial model every other must beat (P1)."""
+
+    name: str = MISSING
+
+
+@dataclass
+class TrainConfig:
+    """How to fit the model."""
+
+    seed: int = 0
+
+
+@dataclass
+class TrackingConfig:
+    """Where experiments are written down (P6).
+
+    ``uri`` left null means ``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/mlflow.db``.
+    """
+
+    uri: str | None = None
+    experiment: str = MISSING
+
+
+@dataclass
+class Config:
+    """The root: one field per group, so an unknown top-level key also fails loudly."""
+
+    data: DataConfig = MISSING
+    model: ModelConfig = MISSING
+    train: TrainConfig = MISSING
+    tracking: TrackingConfig = MISSING
+    paths: PathsConfig = MISSING
+
+
+SCHEMAS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "tracking": TrackingConfig,
+    "paths": PathsConfig,
+}
+
+
+def register_configs() -> None:
+    """Register every schema; group YAML files extend ``schema`` in their defaults list."""
+    store = ConfigStore.instance()
+    store.store(name="schema", node=Config)
+    for group, schema in SCHEMAS.items():
+        store.store(group=group, name="schema", node=schema)
+    OmegaConf.register_new_resolver("project_root", lambda: str(project_root()), replace=True)
+
+
+register_configs()

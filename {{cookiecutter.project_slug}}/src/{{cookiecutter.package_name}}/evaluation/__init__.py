@@ -1,0 +1,1 @@
+"""Simple, observable metrics (P3), computed with scikit-learn rather than by hand."""

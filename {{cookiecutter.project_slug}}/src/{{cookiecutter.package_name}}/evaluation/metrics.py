@@ -1,0 +1,53 @@
+"""Task-appropriate metrics (P3), each a plain number a person can read and compare.
+
+Classification: accuracy, balanced accuracy, macro F1, log loss, and ROC AUC for binary tasks.
+Regression: RMSE, MAE and R². Lower is better only for ``log_loss``, ``rmse`` and ``mae``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn import metrics
+
+from ..config import Task
+
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+PRIMARY_METRIC = {
+    Task.binary_classification: "log_loss",
+    Task.multiclass_classification: "log_loss",
+    Task.regression: "rmse",
+}
+
+
+def compute_metrics(task: Task, y_true: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """Score raw model ``outputs`` (class probabilities, or predictions for regression)."""
+    if not task.is_classification:
+        y_pred = outputs.reshape(-1)
+        return {
+            "rmse": float(metrics.root_mean_squared_error(y_true, y_pred)),
+            "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
+            "r2": float(metrics.r2_score(y_true, y_pred)),
+        }
+    labels = np.arange(outputs.shape[1])
+    y_pred = outputs.argmax(axis=1)
+    scores = {
+        "accuracy": metrics.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
+        "f1_macro": metrics.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "log_loss": metrics.log_loss(y_true, outputs, labels=labels),
+    }
+    if task is Task.binary_classification and len(np.unique(y_true)) == 2:
+        scores["roc_auc"] = metrics.roc_auc_score(y_true, outputs[:, 1])
+    return {name: float(value) for name, value in scores.items()}
+
+
+def evaluate(
+    model: torch.nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, prefix: str
+) -> dict[str, float]:
+    """``{"<prefix>/<metric>": value}`` for ``model`` on one split."""
+    with torch.no_grad():
+        raw = model(x)
+    outputs = torch.softmax(raw, dim=1) if task.is_classification else raw
+    scores = compute_metrics(task, y.numpy(), outputs.double().numpy())
+    return {f"{prefix}/{name}": value for name, value in scores.items()}

@@ -1,0 +1,205 @@
+"""P6, write down every experiment, especially the failures: the one module that talks to MLflow.
+
+* The tracking URI never depends on the working directory or on Hydra's output directory:
+  ``tracking.uri`` from the config, else ``$MLFLOW_TRACKING_URI``, else
+  ``sqlite:///<project root>/mlflow.db``. Relative sqlite paths are resolved against the root.
+  The ``./mlruns`` file store is refused.
+* :func:`prepare` creates the experiment once, before any fan-out (SQLite races on its first
+  migration when parallel jobs each try).
+* :func:`tracked_run` tags each run with its git commit, dirty tree, stage and config hash,
+  logs the resolved config as params and artifacts, and on any exception ends the run FAILED
+  with the reason as a tag and the traceback as an artifact.
+* Metrics are buffered and sent with ``log_batch`` (1,000 single ``log_metric`` calls cost
+  about 48 times one batch; see ``benchmarks/RESULTS.md`` in the template).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+from .config import project_root
+
+DB_NAME = "mlflow.db"
+ARTIFACT_DIR = "mlartifacts"
+MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
+MAX_PARAM_LENGTH = 6000
+# Groups that say where things go, not what is computed: left out of the config hash so the
+# same experiment hashes the same on every machine.
+UNHASHED_GROUPS = ("paths", "tracking")
+
+
+class TrackingConfigError(ValueError):
+    """The tracking configuration cannot work (for example the refused file store)."""
+
+
+def resolve_tracking_uri(configured: str | None, root: Path | None = None) -> str:
+    """Config beats ``$MLFLOW_TRACKING_URI`` beats ``sqlite:///<root>/mlflow.db``."""
+    root = (root or project_root()).resolve()
+    uri = configured or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / DB_NAME}"
+    if uri.startswith("sqlite:///"):
+        location = uri[len("sqlite:///") :]
+        if location != ":memory:" and not Path(location).is_absolute():
+            return f"sqlite:///{(root / location).resolve()}"
+        return uri
+    if "://" not in uri or uri.startswith("file:"):
+        raise TrackingConfigError(
+            f"tracking uri {uri!r} is MLflow's file store, which this project does not use; "
+            f"use sqlite:///{DB_NAME} (resolved against the project root) or an http(s) server"
+        )
+    return uri
+
+
+def artifact_location(uri: str, root: Path | None = None) -> str | None:
+    """Artifacts of a local sqlite store go to ``<root>/mlartifacts``; a server decides its own."""
+    if uri.startswith("sqlite:"):
+        return (Path(root or project_root()).resolve() / ARTIFACT_DIR).as_uri()
+    return None
+
+
+def prepare(tracking: Any, root: Path | None = None) -> str:
+    """Point MLflow at the store and create the experiment once; return the experiment id.
+
+    Call this before fanning out (Hydra multirun, parallel jobs): creating the experiment (and,
+    for a new SQLite file, migrating its schema) from many processes at once races.
+    """
+    uri = resolve_tracking_uri(tracking.uri, root)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(tracking.experiment)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(tracking.experiment, artifact_location(uri, root))
+    except MlflowException:  # another process created it between our two calls
+        experiment = client.get_experiment_by_name(tracking.experiment)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"train": {"seed": 0}}`` becomes ``{"train.seed": "0"}``; long values are cut."""
+    flat: dict[str, str] = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:MAX_PARAM_LENGTH]
+    return flat
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """A short hash of what the run computes (the resolved config minus paths and tracking)."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(resolved, dict)
+    hashed = {key: value for key, value in resolved.items() if key not in UNHASHED_GROUPS}
+    text = OmegaConf.to_yaml(OmegaConf.create(hashed), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def git_state(root: Path | None = None) -> dict[str, str]:
+    """The commit and whether the working tree is dirty; ``unknown`` outside a git checkout."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root or project_root()), *args],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git.commit": commit.strip() if commit else "unknown",
+        "git.dirty": "unknown" if status is None else str(bool(status.strip())).lower(),
+    }
+
+
+def hydra_overrides() -> list[str]:
+    """The command-line overrides of the current Hydra job (empty under ``compose()``)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return list(HydraConfig.get().overrides.task)
+
+
+@dataclass
+class RunRecorder:
+    """The handle a stage gets inside :func:`tracked_run`: buffered metrics, one batch per flush."""
+
+    run_id: str
+    client: MlflowClient
+    pending: list[Metric] = field(default_factory=list)
+
+    def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
+        """Queue ``values`` for ``step``; they are sent in batches, not one call each."""
+        now = int(time.time() * 1000)
+        self.pending.extend(Metric(key, float(v), now, step) for key, v in values.items())
+        if len(self.pending) >= MAX_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send every queued metric in as few ``log_batch`` calls as MLflow allows."""
+        while self.pending:
+            batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+            self.client.log_batch(self.run_id, metrics=batch)
+
+
+@contextmanager
+def tracked_run(
+    cfg: DictConfig, stage: str, run_name: str | None = None
+) -> Iterator[RunRecorder]:
+    """Run one pipeline stage inside an MLflow run that is always closed with the truth.
+
+    Success ends the run FINISHED; any exception ends it FAILED (KILLED for Ctrl-C) with the
+    reason in the ``failure.reason`` tag and the traceback in ``failure/traceback.txt``, then
+    re-raises so the caller exits non-zero.
+    """
+    root = Path(cfg.paths.root)
+    experiment_id = prepare(cfg.tracking, root)
+    tags = {"stage": stage, "config.hash": config_hash(cfg), **git_state(root)}
+    tags["mlflow.source.git.commit"] = tags["git.commit"]
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+    recorder = RunRecorder(run.info.run_id, MlflowClient(mlflow.get_tracking_uri()))
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        assert isinstance(resolved, dict)
+        mlflow.log_params(flatten(resolved))
+        mlflow.log_dict(resolved, "config/resolved.yaml")
+        mlflow.log_dict({"overrides": hydra_overrides()}, "config/overrides.yaml")
+        yield recorder
+        recorder.flush()
+    except BaseException as err:
+        status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
+        reason = f"{type(err).__name__}: {err}"
+        try:
+            recorder.flush()
+            mlflow.set_tag("failure.reason", reason[:5000])
+            mlflow.log_text(traceback.format_exc(), "failure/traceback.txt")
+        finally:
+            mlflow.end_run(status)
+        raise
+    mlflow.end_run("FINISHED")
