@@ -169,9 +169,7 @@ class RunRecorder:
 
 
 @contextmanager
-def tracked_run(
-    cfg: DictConfig, stage: str, run_name: str | None = None
-) -> Iterator[RunRecorder]:
+def tracked_run(cfg: DictConfig, stage: str, run_name: str | None = None) -> Iterator[RunRecorder]:
     """Run one pipeline stage inside an MLflow run that is always closed with the truth.
 
     Success ends the run FINISHED; any exception ends it FAILED (KILLED for Ctrl-C) with the

@@ -43,7 +43,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics: dict[str, float] = {}
         for name in ("val", "test"):
             part = getattr(splits, name)
-            metrics |= evaluate(model, task, *to_tensors(part, data.target, encoding, data.path), name)
+            metrics |= evaluate(
+                model, task, *to_tensors(part, data.target, encoding, data.path), name
+            )
         run.log_metrics(metrics)
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
     return metrics
@@ -63,7 +65,8 @@ def main(cfg: DictConfig) -> None:
     try:
         metrics = train(cfg)
     except PipelineError as err:
-        log.error("%s", err)
+        log.error("%s", err)  # into the run's log file
+        print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     print_metrics(metrics, cfg)
 

@@ -26,7 +26,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         supported = ", ".join(sorted(READERS))
-        raise DataError(name, "file format", f"unsupported extension {path.suffix!r}; use {supported}")
+        raise DataError(
+            name, "file format", f"unsupported extension {path.suffix!r}; use {supported}"
+        )
     if path.stat().st_size == 0:
         raise DataError(name, "not empty", "the file is empty")
     try:

@@ -28,7 +28,7 @@ def split_frame(
     Classification splits are stratified on ``target`` so rare classes appear in every part.
     """
     holdout = cfg.val_fraction + cfg.test_fraction
-    if not (0.0 < cfg.val_fraction and 0.0 < cfg.test_fraction and holdout < 1.0):
+    if not (cfg.val_fraction > 0.0 and cfg.test_fraction > 0.0 and holdout < 1.0):
         raise ValueError(
             "data.split: val_fraction and test_fraction must be positive and sum below 1, "
             f"got {cfg.val_fraction} and {cfg.test_fraction}"

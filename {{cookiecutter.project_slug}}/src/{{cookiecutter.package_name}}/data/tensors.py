@@ -42,13 +42,18 @@ class TargetEncoding:
         labels = target.astype(str)
         unknown = sorted(set(labels) - set(index))
         if unknown:
-            raise DataError(source, "known target class", f"classes {unknown} were not in training",
-                            column=str(target.name))
+            raise DataError(
+                source,
+                "known target class",
+                f"classes {unknown} were not in training",
+                column=str(target.name),
+            )
         return torch.tensor(labels.map(index).to_numpy(dtype=np.int64))
 
 
-def to_tensors(part: pd.DataFrame, target: str, encoding: TargetEncoding,
-               source: str = "<table>") -> tuple[torch.Tensor, torch.Tensor]:
+def to_tensors(
+    part: pd.DataFrame, target: str, encoding: TargetEncoding, source: str = "<table>"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, y)`` for one split.
 
     The baseline reads no inputs, so ``x`` carries only the row count for now; the feature

@@ -34,7 +34,9 @@ def compute_metrics(task: Task, y_true: np.ndarray, outputs: np.ndarray) -> dict
     scores = {
         "accuracy": metrics.accuracy_score(y_true, y_pred),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
-        "f1_macro": metrics.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "f1_macro": metrics.f1_score(
+            y_true, y_pred, labels=labels, average="macro", zero_division=0
+        ),
         "log_loss": metrics.log_loss(y_true, outputs, labels=labels),
     }
     if task is Task.binary_classification and len(np.unique(y_true)) == 2:
@@ -47,7 +49,7 @@ def evaluate(
 ) -> dict[str, float]:
     """``{"<prefix>/<metric>": value}`` for ``model`` on one split."""
     with torch.no_grad():
-        raw = model(x)
+        raw = model(x).double()
     outputs = torch.softmax(raw, dim=1) if task.is_classification else raw
-    scores = compute_metrics(task, y.numpy(), outputs.double().numpy())
+    scores = compute_metrics(task, y.numpy(), outputs.numpy())
     return {f"{prefix}/{name}": value for name, value in scores.items()}

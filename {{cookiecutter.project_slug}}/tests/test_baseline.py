@@ -1,0 +1,82 @@
+"""P1: the trivial baseline scores exactly what an independent computation says it should."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.config import (
+    ModelConfig,
+    SplitConfig,
+    Task,
+)
+from {{ cookiecutter.package_name }}.data import (
+    sample,
+)
+from {{ cookiecutter.package_name }}.data.split import (
+    split_frame,
+)
+from {{ cookiecutter.package_name }}.data.tensors import (
+    TargetEncoding,
+    to_tensors,
+)
+from {{ cookiecutter.package_name }}.evaluation.metrics import (
+    evaluate,
+)
+from {{ cookiecutter.package_name }}.models import (
+    build_model,
+    fit_model,
+)
+
+
+def baseline_metrics(task: Task, rows: int = 500) -> tuple[dict[str, float], pd.Series, pd.Series]:
+    """Fit the baseline on a small sample; return validation metrics and the raw targets."""
+    frame = sample.generate(rows, 1, task)
+    target = sample.TARGETS[task]
+    splits = split_frame(frame, target, task, SplitConfig(seed=5))
+    encoding = TargetEncoding.fit(splits.train[target], task)
+    x, y = to_tensors(splits.train, target, encoding)
+    model = fit_model(ModelConfig(name="baseline"), task, encoding.n_outputs, x, y, seed=0)
+    metrics = evaluate(model, task, *to_tensors(splits.val, target, encoding), "val")
+    return metrics, splits.train[target], splits.val[target]
+
+
+@pytest.mark.parametrize("task", [Task.binary_classification, Task.multiclass_classification])
+def test_classification_baseline_matches_class_prior(task: Task) -> None:
+    """Accuracy is the share of the training majority class in validation; log loss is the
+    cross-entropy of the training class prior, both computed here with plain pandas."""
+    metrics, train, val = baseline_metrics(task)
+    prior = train.astype(str).value_counts(normalize=True)
+    majority = prior.index[0]
+    assert metrics["val/accuracy"] == pytest.approx((val.astype(str) == majority).mean())
+    expected_log_loss = -np.mean([math.log(prior[label]) for label in val.astype(str)])
+    assert metrics["val/log_loss"] == pytest.approx(expected_log_loss, rel=1e-6)
+    assert metrics["val/balanced_accuracy"] == pytest.approx(1 / len(prior))
+
+
+def test_regression_baseline_matches_training_mean() -> None:
+    """RMSE is the root mean squared distance from the training mean; MAE likewise."""
+    metrics, train, val = baseline_metrics(Task.regression)
+    mean = train.mean()
+    assert metrics["val/rmse"] == pytest.approx(np.sqrt(((val - mean) ** 2).mean()), rel=1e-5)
+    assert metrics["val/mae"] == pytest.approx((val - mean).abs().mean(), rel=1e-5)
+    assert metrics["val/r2"] <= 0.0
+
+
+def test_baseline_ignores_inputs() -> None:
+    """The baseline's output is the same for any input rows: it cannot leak features."""
+    model = build_model(ModelConfig(name="baseline"), Task.multiclass_classification, 3)
+    model.fit(torch.zeros(4, 2), torch.tensor([0, 1, 1, 2]))
+    out = model(torch.randn(5, 2))
+    assert torch.allclose(out, out[0].expand(5, -1))
+    assert torch.allclose(torch.softmax(out[0], 0), torch.tensor([0.25, 0.5, 0.25]))
+
+
+def test_unknown_model_name_is_refused() -> None:
+    """A model name with no builder fails with the list of known names."""
+    with pytest.raises(ValueError, match="baseline"):
+        build_model(ModelConfig(name="gradient_boosting"), Task.regression, 1)

@@ -1,0 +1,89 @@
+"""P5: configs are reviewed code with a schema; every option composes and typos fail loudly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ValidationError
+
+from {{ cookiecutter.package_name }}.config import (
+    CONFIG_DIR,
+    SCHEMAS,
+    Task,
+)
+
+GROUPS = sorted(path.name for path in CONFIG_DIR.iterdir() if path.is_dir())
+OPTIONS = [
+    (group, option.stem)
+    for group in GROUPS
+    if group != "hydra"  # Hydra's own settings are not a choice
+    for option in sorted((CONFIG_DIR / group).glob("*.yaml"))
+]
+
+
+def test_every_schema_group_has_a_config_directory() -> None:
+    """Each schema in config.py is used by a config group, and each group is present."""
+    assert set(SCHEMAS) <= set(GROUPS)
+    assert {"data", "model", "train", "tracking", "paths", "experiment"} <= set(GROUPS)
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_option_composes_and_resolves(
+    compose_cfg: Callable[..., DictConfig], group: str, option: str
+) -> None:
+    """Selecting any option of any group gives a config that fully resolves."""
+    cfg = compose_cfg(f"{group}={option}")
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(resolved, dict)
+    assert {"data", "model", "train", "tracking", "paths"} <= set(resolved)
+
+
+def test_mistyped_key_fails_naming_it(compose_cfg: Callable[..., DictConfig]) -> None:
+    """``train.sede=1`` (for ``train.seed``) is refused at composition, naming ``sede``."""
+    with pytest.raises(ConfigCompositionException) as caught:
+        compose_cfg("train.sede=1")
+    assert "sede" in str(caught.value) + str(caught.value.__cause__)
+
+
+def test_wrong_type_fails(compose_cfg: Callable[..., DictConfig]) -> None:
+    """A value of the wrong type is refused at composition, naming the key."""
+    with pytest.raises(ConfigCompositionException) as caught:
+        compose_cfg("train.seed=not-a-number")
+    assert "seed" in str(caught.value) + str(caught.value.__cause__)
+
+
+def test_unknown_task_is_refused(compose_cfg: Callable[..., DictConfig]) -> None:
+    """``data.task`` only takes the declared tasks."""
+    with pytest.raises(ConfigCompositionException):
+        compose_cfg("data.task=clustering")
+
+
+def test_task_is_an_enum_and_fields_are_typed(compose_cfg: Callable[..., DictConfig]) -> None:
+    """Composed values carry their schema types, so code never parses strings."""
+    cfg = compose_cfg()
+    assert isinstance(cfg.data.task, Task)
+    with pytest.raises(ValidationError):
+        cfg.data.split.seed = "abc"
+
+
+def test_paths_are_absolute_and_outside_the_source_tree(
+    compose_cfg: Callable[..., DictConfig],
+) -> None:
+    """Outputs and logs hang off the project root, never off ``src/`` or ``configs/``."""
+    cfg = compose_cfg()
+    root = CONFIG_DIR.parent
+    assert cfg.paths.root == str(root)
+    for key in ("data_dir", "log_dir"):
+        assert cfg.paths[key].startswith(str(root) + "/")
+        assert not cfg.paths[key].startswith((str(root / "src"), str(CONFIG_DIR)))
+
+
+def test_experiment_files_are_global_overrides() -> None:
+    """Every experiment file is a ``@package _global_`` override (one file per experiment)."""
+    files = sorted((CONFIG_DIR / "experiment").glob("*.yaml"))
+    assert files
+    for path in files:
+        assert path.read_text(encoding="utf-8").startswith("# @package _global_"), path.name

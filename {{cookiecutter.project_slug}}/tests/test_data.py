@@ -1,0 +1,135 @@
+"""P2: the sample data is deterministic and flawed on purpose; reading and splitting are exact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.config import (
+    SplitConfig,
+    Task,
+)
+from {{ cookiecutter.package_name }}.data import (
+    sample,
+)
+from {{ cookiecutter.package_name }}.data.io import (
+    read_table,
+)
+from {{ cookiecutter.package_name }}.data.split import (
+    split_frame,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    DataError,
+)
+
+TASKS = list(Task)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
+def test_generator_is_deterministic(task: Task) -> None:
+    """The same rows, seed and task give an identical table; another seed does not."""
+    first = sample.generate(300, seed=7, task=task)
+    pd.testing.assert_frame_equal(first, sample.generate(300, seed=7, task=task))
+    assert not first.equals(sample.generate(300, seed=8, task=task))
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
+def test_sample_carries_its_documented_flaws(task: Task) -> None:
+    """F1 rare category, F3 magic value and missing values are where data/README.md says."""
+    frame = sample.generate(2000, seed=0, task=task)
+    assert (frame["region"] == sample.RARE_REGION).sum() == sample.RARE_REGION_ROWS < 5
+    calls = frame["support_calls_90d"]
+    assert 0.04 < (calls == sample.UNKNOWN_CALLS).mean() < 0.12
+    assert (calls[calls != sample.UNKNOWN_CALLS] >= 0).all()
+    for column in sample.MISSING_SHARE:
+        assert 0 < frame[column].isna().sum() < 0.1 * len(frame), column
+    assert frame["customer_id"].is_unique
+    assert frame[sample.TARGETS[task]].notna().all()
+
+
+def test_targets_fit_their_task() -> None:
+    """Binary is 0/1, multiclass has the three tiers, regression is a non-negative amount."""
+    binary = sample.generate(500, 0, Task.binary_classification)["churned"]
+    assert set(binary.unique()) == {0, 1}
+    tiers = sample.generate(500, 0, Task.multiclass_classification)["plan_tier"]
+    assert set(tiers.unique()) == set(sample.PLAN_TIERS)
+    spend = sample.generate(500, 0, Task.regression)["next_year_spend_usd"]
+    assert spend.dtype.kind == "f" and (spend >= 0).all() and spend.nunique() > 400
+
+
+def test_written_sample_reads_back_identically(small_sample: Callable[..., Path]) -> None:
+    """The CSV round trip keeps values, so tests and `make data` see the same table."""
+    path = small_sample()
+    again = small_sample()
+    assert path.read_bytes() == again.read_bytes()
+    frame = read_table(path)
+    assert len(frame) == 400 and "customer_id" in frame
+
+
+def test_parquet_reads_like_csv(tmp_path: Path) -> None:
+    """A Parquet copy of the sample reads back to the same table as the CSV."""
+    csv = sample.write_sample(tmp_path / "s.csv", 100, 0, Task.regression)
+    parquet = sample.write_sample(tmp_path / "s.parquet", 100, 0, Task.regression)
+    pd.testing.assert_frame_equal(read_table(csv), read_table(parquet), check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "check"),
+    [
+        ("missing.csv", None, "file exists"),
+        ("empty.csv", b"", "not empty"),
+        ("header_only.csv", b"a,b,c\n", "has rows"),
+        ("latin1.csv", "name\ncaf\xe9\n".encode("latin-1"), "UTF-8 encoding"),
+        ("table.xlsx", b"PK\x03\x04", "file format"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n", "readable csv"),
+    ],
+)
+def test_unreadable_files_raise_clear_errors(
+    tmp_path: Path, name: str, content: bytes | None, check: str
+) -> None:
+    """Every unreadable input names the file and the failed check, never a parser traceback."""
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        read_table(path)
+    assert caught.value.check == check
+    assert str(path) in str(caught.value) and check in str(caught.value)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
+def test_split_is_deterministic_disjoint_and_complete(task: Task) -> None:
+    """Same seed, same split; the parts share no row and together hold every row."""
+    frame = sample.generate(600, 0, task)
+    target = sample.TARGETS[task]
+    cfg = SplitConfig(val_fraction=0.2, test_fraction=0.2, seed=3)
+    first, second = split_frame(frame, target, task, cfg), split_frame(frame, target, task, cfg)
+    ids = [set(part["customer_id"]) for part in (first.train, first.val, first.test)]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert len(ids[0] | ids[1] | ids[2]) == len(frame)
+    assert list(first.val["customer_id"]) == list(second.val["customer_id"])
+    assert len(first.test) == 120 and len(first.val) == 120
+    other = split_frame(frame, target, task, SplitConfig(0.2, 0.2, seed=4))
+    assert list(other.val["customer_id"]) != list(first.val["customer_id"])
+
+
+@pytest.mark.parametrize("task", [Task.binary_classification, Task.multiclass_classification])
+def test_classification_split_is_stratified(task: Task) -> None:
+    """Class shares in validation and test stay within a point of the full table's."""
+    frame = sample.generate(3000, 0, task)
+    target = sample.TARGETS[task]
+    splits = split_frame(frame, target, task, SplitConfig())
+    overall = frame[target].value_counts(normalize=True)
+    for part in (splits.train, splits.val, splits.test):
+        shares = part[target].value_counts(normalize=True)
+        assert (shares - overall).abs().max() < 0.01
+
+
+def test_bad_split_fractions_are_refused() -> None:
+    """Fractions that leave no training data are a configuration error, not a crash later."""
+    frame = sample.generate(100, 0, Task.regression)
+    with pytest.raises(ValueError, match="val_fraction"):
+        split_frame(frame, "next_year_spend_usd", Task.regression, SplitConfig(0.6, 0.5))

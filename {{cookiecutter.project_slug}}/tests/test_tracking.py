@@ -1,0 +1,129 @@
+"""P6: every run is written down with its provenance, and failures are recorded as FAILED."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig
+
+from {{ cookiecutter.package_name }}.tracking import (
+    TrackingConfigError,
+    config_hash,
+    flatten,
+    resolve_tracking_uri,
+    tracked_run,
+)
+
+
+def test_default_uri_is_sqlite_under_the_root_whatever_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without config or environment the store is <root>/mlflow.db, from any directory."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_tracking_uri(None, Path("/srv/project")) == "sqlite:////srv/project/mlflow.db"
+
+
+def test_relative_sqlite_uri_is_resolved_against_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///x.db`` means <root>/x.db, not <cwd>/x.db."""
+    monkeypatch.chdir(tmp_path)
+    uri = resolve_tracking_uri("sqlite:///stores/x.db", Path("/srv/project"))
+    assert uri == "sqlite:////srv/project/stores/x.db"
+
+
+def test_environment_overrides_default_and_config_overrides_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Precedence: tracking.uri, then $MLFLOW_TRACKING_URI, then the default."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
+    assert resolve_tracking_uri(None, Path("/p")) == "http://tracking.example:5000"
+    assert resolve_tracking_uri("sqlite:////p/other.db", Path("/p")) == "sqlite:////p/other.db"
+
+
+@pytest.mark.parametrize("uri", ["./mlruns", "file:///tmp/mlruns", "mlruns"])
+def test_file_store_is_refused(uri: str) -> None:
+    """The ./mlruns file store is refused with a message that says what to use instead."""
+    with pytest.raises(TrackingConfigError, match="sqlite"):
+        resolve_tracking_uri(uri, Path("/p"))
+
+
+def test_flatten_names_nested_keys_with_dots() -> None:
+    """Nested config becomes dotted MLflow params; over-long values are cut to MLflow's limit."""
+    flat = flatten({"train": {"seed": 0}, "data": {"split": {"seed": 42}}, "long": "x" * 7000})
+    assert flat["train.seed"] == "0" and flat["data.split.seed"] == "42"
+    assert len(flat["long"]) == 6000
+
+
+def test_config_hash_ignores_paths_and_tracking(compose_cfg: Callable[..., DictConfig]) -> None:
+    """Where outputs go does not change the hash; what is computed does."""
+    base = config_hash(compose_cfg())
+    assert config_hash(compose_cfg("paths.output_dir=/elsewhere")) == base
+    assert config_hash(compose_cfg("tracking.experiment=other")) == base
+    assert config_hash(compose_cfg("train.seed=123")) != base
+
+
+def test_successful_run_records_provenance(compose_cfg: Callable[..., DictConfig]) -> None:
+    """A run carries stage, git and config-hash tags, flattened params and the config artifact."""
+    cfg = compose_cfg("train.seed=7")
+    with tracked_run(cfg, stage="unit") as run:
+        run.log_metrics({"loss": 1.0}, step=0)
+        run.log_metrics({"loss": 0.5}, step=1)
+    client = MlflowClient(mlflow.get_tracking_uri())
+    record = client.get_run(run.run_id)
+    assert record.info.status == "FINISHED"
+    tags = record.data.tags
+    assert tags["stage"] == "unit"
+    assert tags["config.hash"] == config_hash(cfg)
+    assert {"git.commit", "git.dirty"} <= set(tags)
+    assert record.data.params["train.seed"] == "7"
+    artifacts = {a.path for a in client.list_artifacts(run.run_id, "config")}
+    assert artifacts == {"config/resolved.yaml", "config/overrides.yaml"}
+    history = client.get_metric_history(run.run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5)]
+
+
+def test_failing_run_is_recorded_failed_with_reason(compose_cfg: Callable[..., DictConfig]) -> None:
+    """An exception ends the run FAILED, tags the reason, stores the traceback, and re-raises."""
+    cfg = compose_cfg()
+    with pytest.raises(RuntimeError, match="upstream table vanished"), tracked_run(cfg, "unit"):
+        raise RuntimeError("upstream table vanished")
+    client = MlflowClient(mlflow.get_tracking_uri())
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    (record,) = client.search_runs([experiment.experiment_id])
+    assert record.info.status == "FAILED"
+    assert record.data.tags["failure.reason"] == "RuntimeError: upstream table vanished"
+    text = (
+        Path(
+            mlflow.artifacts.download_artifacts(run_id=record.info.run_id, artifact_path="failure")
+        )
+        .joinpath("traceback.txt")
+        .read_text()
+    )
+    assert "upstream table vanished" in text and "Traceback" in text
+    assert mlflow.active_run() is None
+
+
+def test_metrics_are_sent_in_batches(
+    compose_cfg: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,500 metric values go out in 3 ``log_batch`` calls, never one call per value."""
+    calls: list[int] = []
+    original = MlflowClient.log_batch
+
+    def counting(self: MlflowClient, run_id: str, metrics=(), **kwargs: object) -> None:
+        if metrics:  # params go through log_batch too; only metric batches count here
+            calls.append(len(metrics))
+        original(self, run_id, metrics=metrics, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, "log_batch", counting)
+    with tracked_run(compose_cfg(), "unit") as run:
+        for step in range(500):
+            run.log_metrics({f"m{i}": float(step) for i in range(5)}, step=step)
+    assert sum(calls) == 2500
+    assert len(calls) == 3
