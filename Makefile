@@ -32,7 +32,7 @@ demo: $(STAMP) ## Bake the default project into build/demo, install it, run its 
 	$(MAKE) -C $(DEMO) data train PYTHON=$(abspath $(PYTHON))
 
 test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
-	$(PYTHON) -m pytest tests
+	$(PYTHON) -m pytest -n 2 tests
 
 bench: $(STAMP) ## Run benchmarks/ and write benchmarks/RESULTS.md
 	$(PYTHON) benchmarks/run.py --output benchmarks/RESULTS.md

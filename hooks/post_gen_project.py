@@ -111,4 +111,5 @@ def main(answers: dict[str, object], project: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(json.loads(r'{{ cookiecutter | tojson }}'), Path.cwd()))
+    # Single quotes on purpose: tojson escapes every ' but not ", so no answer can end the string.
+    sys.exit(main(json.loads(r'{{ cookiecutter | tojson }}'), Path.cwd()))  # fmt: skip

@@ -15,7 +15,7 @@ import re
 import sys
 
 # Modules a generated package must not shadow: its own dependencies and the tools it runs.
-# (The standard library comes from ``sys.stdlib_module_names``.)
+# (The standard library comes from ``sys.stdlib_module_names``, plus CPython's ``test``.)
 DEPENDENCY_MODULES = frozenset(
     {
         "conftest",
@@ -39,6 +39,8 @@ DEPENDENCY_MODULES = frozenset(
     }
 )
 MAX_NAME_LENGTH = 60
+STDLIB_MODULES = frozenset(sys.stdlib_module_names) | {"test"}
+NO_SLUG = "_"  # what cookiecutter.json derives when project_name slugifies to nothing
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -58,7 +60,7 @@ def package_name_problem(name: str) -> str | None:
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"package_name {name!r} is a Python keyword"
-    if name in sys.stdlib_module_names:
+    if name in STDLIB_MODULES:
         return f"package_name {name!r} would shadow the standard-library module {name!r}"
     if name in DEPENDENCY_MODULES:
         return f"package_name {name!r} would shadow the dependency module {name!r}"
@@ -69,7 +71,13 @@ def answer_problems(answers: dict[str, object]) -> list[str]:
     """Every problem with the answers, each as one line that says what to change."""
     problems = []
     slug = str(answers.get("project_slug", ""))
-    if not SLUG_RE.match(slug) or len(slug) > MAX_NAME_LENGTH:
+    if slug == NO_SLUG:
+        name = answers.get("project_name", "")
+        problems.append(
+            f"project_name {name!r} has no letters or digits to make project_slug from; "
+            "choose another name or pass project_slug=<name>"
+        )
+    elif not SLUG_RE.match(slug) or len(slug) > MAX_NAME_LENGTH:
         problems.append(
             f"project_slug {slug!r} must be kebab-case ASCII (a-z, 0-9, '-'), "
             f"1 to {MAX_NAME_LENGTH} characters"
@@ -98,4 +106,5 @@ def main(answers: dict[str, object]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(json.loads(r'{{ cookiecutter | tojson }}')))
+    # Single quotes on purpose: tojson escapes every ' but not ", so no answer can end the string.
+    sys.exit(main(json.loads(r'{{ cookiecutter | tojson }}')))  # fmt: skip

@@ -55,7 +55,7 @@ def test_file_store_is_refused(uri: str) -> None:
 
 def test_flatten_names_nested_keys_with_dots() -> None:
     """Nested config becomes dotted MLflow params; over-long values are cut to MLflow's limit."""
-    flat = flatten({"train": {"seed": 0}, "data": {"split": {"seed": 42}}, "long": "x" * 7000})
+    flat = flatten({"train": {"seed": 0}, "data": dict(split=dict(seed=42)), "long": "x" * 7000})
     assert flat["train.seed"] == "0" and flat["data.split.seed"] == "42"
     assert len(flat["long"]) == 6000
 
@@ -68,8 +68,11 @@ def test_config_hash_ignores_paths_and_tracking(compose_cfg: Callable[..., DictC
     assert config_hash(compose_cfg("train.seed=123")) != base
 
 
-def test_successful_run_records_provenance(compose_cfg: Callable[..., DictConfig]) -> None:
-    """A run carries stage, git and config-hash tags, flattened params and the config artifact."""
+def test_successful_run_records_provenance(
+    compose_cfg: Callable[..., DictConfig], tracking_uri: str
+) -> None:
+    """A run carries stage, git and config-hash tags, flattened params and the config artifact,
+    stored in ``mlartifacts/`` beside the database (never in the project for a test store)."""
     cfg = compose_cfg("train.seed=7")
     with tracked_run(cfg, stage="unit") as run:
         run.log_metrics({"loss": 1.0}, step=0)
@@ -77,6 +80,8 @@ def test_successful_run_records_provenance(compose_cfg: Callable[..., DictConfig
     client = MlflowClient(mlflow.get_tracking_uri())
     record = client.get_run(run.run_id)
     assert record.info.status == "FINISHED"
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    assert record.info.artifact_uri.startswith((database.parent / "mlartifacts").as_uri())
     tags = record.data.tags
     assert tags["stage"] == "unit"
     assert tags["config.hash"] == config_hash(cfg)

@@ -14,6 +14,6 @@ def print_metrics(metrics: dict[str, float], cfg: DictConfig) -> None:
     width = max(len(name) for name in metrics)
     print(f"\nMetrics ({cfg.model.name}, task {cfg.data.task.value}):")
     for name in sorted(metrics):
-        print(f"  {name:<{width}}  {metrics[name]:.4f}")
+        print(f"  {name.ljust(width)}  {metrics[name]:.4f}")
     uri = resolve_tracking_uri(cfg.tracking.uri, Path(cfg.paths.root))
     print(f"\nOpen them with:  mlflow ui --backend-store-uri {uri}")

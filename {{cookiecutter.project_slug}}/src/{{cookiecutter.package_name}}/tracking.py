@@ -64,11 +64,13 @@ def resolve_tracking_uri(configured: str | None, root: Path | None = None) -> st
     return uri
 
 
-def artifact_location(uri: str, root: Path | None = None) -> str | None:
-    """Artifacts of a local sqlite store go to ``<root>/mlartifacts``; a server decides its own."""
-    if uri.startswith("sqlite:"):
-        return (Path(root or project_root()).resolve() / ARTIFACT_DIR).as_uri()
-    return None
+def artifact_location(uri: str) -> str | None:
+    """A local sqlite store keeps artifacts in ``mlartifacts/`` beside its database file (so the
+    default store uses ``<root>/mlartifacts``); a server decides for itself."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri[len("sqlite:///") :])
+    return (database.parent / ARTIFACT_DIR).as_uri() if database.is_absolute() else None
 
 
 def prepare(tracking: Any, root: Path | None = None) -> str:
@@ -84,7 +86,7 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
     if experiment is not None:
         return experiment.experiment_id
     try:
-        return client.create_experiment(tracking.experiment, artifact_location(uri, root))
+        return client.create_experiment(tracking.experiment, artifact_location(uri))
     except MlflowException:  # another process created it between our two calls
         experiment = client.get_experiment_by_name(tracking.experiment)
         if experiment is None:
@@ -93,7 +95,7 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
 
 
 def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """``{"train": {"seed": 0}}`` becomes ``{"train.seed": "0"}``; long values are cut."""
+    """Nested keys become dotted names (``train.seed``); values over MLflow's limit are cut."""
     flat: dict[str, str] = {}
     for key, value in node.items():
         name = f"{prefix}{key}"
@@ -106,7 +108,7 @@ def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 def config_hash(cfg: DictConfig) -> str:
     """A short hash of what the run computes (the resolved config minus paths and tracking)."""
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(resolved, dict)
     hashed = {key: value for key, value in resolved.items() if key not in UNHASHED_GROUPS}
     text = OmegaConf.to_yaml(OmegaConf.create(hashed), sort_keys=True)
@@ -183,7 +185,7 @@ def tracked_run(cfg: DictConfig, stage: str, run_name: str | None = None) -> Ite
     run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
     recorder = RunRecorder(run.info.run_id, MlflowClient(mlflow.get_tracking_uri()))
     try:
-        resolved = OmegaConf.to_container(cfg, resolve=True)
+        resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         assert isinstance(resolved, dict)
         mlflow.log_params(flatten(resolved))
         mlflow.log_dict(resolved, "config/resolved.yaml")

@@ -1,0 +1,111 @@
+"""Helpers shared by the template tests: bake a project and describe what a bake must contain."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable  # the template's .venv holds every generated project's dependencies
+
+# Files every bake has, with the package directory written as {pkg}.
+COMMON_FILES = frozenset(
+    {
+        ".cruft.json",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "CODEOWNERS",
+        "LICENSE",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        "configs/config.yaml",
+        "configs/data/default.yaml",
+        "configs/experiment/baseline.yaml",
+        "configs/hydra/default.yaml",
+        "configs/model/baseline.yaml",
+        "configs/paths/default.yaml",
+        "configs/tracking/local.yaml",
+        "configs/tracking/server.yaml",
+        "configs/train/default.yaml",
+        "data/README.md",
+        "data/raw/.gitkeep",
+        "src/{pkg}/__init__.py",
+        "src/{pkg}/config.py",
+        "src/{pkg}/data/__init__.py",
+        "src/{pkg}/data/io.py",
+        "src/{pkg}/data/sample.py",
+        "src/{pkg}/data/split.py",
+        "src/{pkg}/data/tensors.py",
+        "src/{pkg}/dataset.py",
+        "src/{pkg}/errors.py",
+        "src/{pkg}/evaluation/__init__.py",
+        "src/{pkg}/evaluation/metrics.py",
+        "src/{pkg}/models/__init__.py",
+        "src/{pkg}/models/baseline.py",
+        "src/{pkg}/reporting.py",
+        "src/{pkg}/tracking.py",
+        "src/{pkg}/train.py",
+        "tests/conftest.py",
+        "tests/test_baseline.py",
+        "tests/test_cli.py",
+        "tests/test_config.py",
+        "tests/test_data.py",
+        "tests/test_tracking.py",
+        "tests/test_train.py",
+    }
+)
+# What each CI choice adds: its workflow and where the config-review checklist (P5) lives.
+CI_FILES = {
+    "github": {".github/workflows/ci.yml", ".github/pull_request_template.md"},
+    "gitlab": {".gitlab-ci.yml", ".gitlab/merge_request_templates/Default.md"},
+    "none": {"docs/config-review-checklist.md"},
+}
+
+
+def expected_files(package: str, ci: str) -> set[str]:
+    """The exact relative file set of a bake with this package name and CI choice."""
+    return {path.format(pkg=package) for path in COMMON_FILES} | CI_FILES[ci]
+
+
+def baked_files(project: Path) -> set[str]:
+    """Every file in a bake, relative to it (caches from running it are left out)."""
+    skip = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and not skip & set(path.relative_to(project).parts)
+    }
+
+
+def bake_project(output_dir: Path, **answers: str) -> Path:
+    """Bake the template non-interactively with ``answers``; return the project directory."""
+    return Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=answers
+        )
+    )
+
+
+@pytest.fixture
+def bake(tmp_path: Path) -> Callable[..., Path]:
+    """Bake into this test's ``tmp_path``."""
+    return lambda **answers: bake_project(tmp_path, **answers)
+
+
+def run(
+    command: list[str], cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``cwd`` with the template environment, capturing its output."""
+    full_env = {**os.environ, "MLFLOW_TRACKING_URI": "", **(env or {})}
+    full_env.pop("PYTEST_ADDOPTS", None)
+    full_env.pop("PYTEST_XDIST_WORKER", None)
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+    )

@@ -1,0 +1,150 @@
+"""Each task's bake passes its own tests and linter, and its pipeline runs from the command line.
+
+Dependencies are installed once, in the template's environment; each bake runs there with its
+``src/`` on the path, so no test installs torch or MLflow again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import PYTHON, TEMPLATE, bake_project, run
+
+TASKS = ["binary_classification", "multiclass_classification", "regression"]
+PRIMARY = {
+    "binary_classification": "val/log_loss",
+    "multiclass_classification": "val/log_loss",
+    "regression": "val/rmse",
+}
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One bake per task, committed to git so runs carry a real commit tag."""
+    baked = bake_project(tmp_path_factory.mktemp(request.param), task=request.param)
+    for command in (
+        ["git", "init", "--quiet"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bake"],
+    ):
+        assert run(command, baked).returncode == 0
+    return baked
+
+
+def test_generated_tests_pass(project: Path) -> None:
+    """The bake's own test suite passes in the shared environment."""
+    done = run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
+
+
+def test_generated_code_is_lint_clean(project: Path) -> None:
+    """``ruff check`` and ``ruff format --check`` pass on the bake as generated."""
+    for command in (
+        ["ruff", "check", "--no-cache", "."],
+        ["ruff", "format", "--check", "--no-cache", "."],
+    ):
+        done = run([PYTHON, "-m", *command], project)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_pipeline_records_a_finished_run_with_provenance(project: Path) -> None:
+    """``dataset`` then ``train`` give a FINISHED run in <project>/mlflow.db with params, the
+    git commit tag and the resolved-config artifact, run from outside the project directory."""
+    package = "my_ml_project"
+    env = {"PYTHONPATH": str(project / "src")}
+    assert run([PYTHON, "-m", f"{package}.dataset"], project.parent, env=env).returncode == 0
+    done = run([PYTHON, "-m", f"{package}.train"], project.parent, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    task = yaml.safe_load((project / "configs/data/default.yaml").read_text())["task"]
+    assert PRIMARY[task] in done.stdout
+    assert f"mlflow ui --backend-store-uri sqlite:///{project}/mlflow.db" in done.stdout
+
+    commit = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    with sqlite3.connect(project / "mlflow.db") as db:
+        ((run_id, status),) = db.execute(
+            "select r.run_uuid, r.status from runs r join experiments e using (experiment_id) "
+            "where e.name = 'my-ml-project'"
+        ).fetchall()
+        tags = dict(db.execute("select key, value from tags where run_uuid=?", (run_id,)))
+        params = dict(db.execute("select key, value from params where run_uuid=?", (run_id,)))
+        metrics = {k for (k,) in db.execute("select key from metrics where run_uuid=?", (run_id,))}
+    assert status == "FINISHED"
+    assert tags["git.commit"] == commit
+    assert tags["git.dirty"] == "false"  # outputs live in git-ignored places
+    assert tags["stage"] == "train"
+    assert params["data.task"] == task
+    assert PRIMARY[task] in metrics
+    artifacts = list((project / "mlartifacts").rglob("resolved.yaml"))
+    assert len(artifacts) == 1
+    assert not (project.parent / "mlruns").exists()
+    assert not (project.parent / "mlflow.db").exists()
+
+
+def test_typo_and_forced_failure_from_the_command_line(project: Path) -> None:
+    """``train.sede=1`` is refused naming ``sede``; a missing data file leaves a FAILED run."""
+    env = {"PYTHONPATH": str(project / "src")}
+    typo = run([PYTHON, "-m", "my_ml_project.train", "train.sede=1"], project, env=env)
+    assert typo.returncode != 0
+    assert "sede" in typo.stderr
+    missing = run(
+        [
+            PYTHON,
+            "-m",
+            "my_ml_project.train",
+            "data.path=/no/such/file.csv",
+            "tracking.experiment=forced-failure",
+        ],
+        project,
+        env=env,
+    )
+    assert missing.returncode == 2
+    assert "/no/such/file.csv: check 'file exists' failed" in missing.stderr
+    with sqlite3.connect(project / "mlflow.db") as db:
+        rows = db.execute(
+            "select r.status, t.value from runs r join experiments e on r.experiment_id = e.experiment_id "
+            "join tags t on t.run_uuid = r.run_uuid where e.name = 'forced-failure' and t.key = 'failure.reason'"
+        ).fetchall()
+    assert len(rows) == 1
+    assert rows[0][0] == "FAILED"
+    assert "/no/such/file.csv" in rows[0][1]
+
+
+def test_editable_install_works(tmp_path: Path) -> None:
+    """``pip install -e ".[dev]"`` succeeds and the CLI runs from anywhere once installed.
+
+    The new venv sees the template environment's packages through a ``.pth`` file, so nothing
+    is downloaded: this checks the project's packaging, not PyPI.
+    """
+    project = bake_project(tmp_path / "bake")
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = str(env_dir / "bin" / "python")
+    site = run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], tmp_path)
+    template_site = sysconfig.get_path("purelib")
+    Path(site.stdout.strip(), "template-env.pth").write_text(template_site + "\n", encoding="utf-8")
+    constraints = str(TEMPLATE / "constraints.txt")
+    install = run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-build-isolation",
+            "-c",
+            constraints,
+            "-e",
+            f"{project}[dev]",
+        ],
+        tmp_path,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    helped = run([python, "-m", "my_ml_project.train", "--help"], tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    assert "model: baseline" in helped.stdout
