@@ -28,8 +28,10 @@ demo: $(STAMP) ## Bake the default project into build/demo, install it, run its 
 	mv build/.bake/* $(DEMO) && rm -rf build/.bake
 	cd $(DEMO) && git init --quiet && git add -A && \
 	  git -c user.name=demo -c user.email=demo@example.com commit --quiet -m "Bake from template"
-	$(PYTHON) -m pip install --quiet -c constraints.txt -e "$(DEMO)[dev]"
-	$(MAKE) -C $(DEMO) data train PYTHON=$(abspath $(PYTHON))
+	# The project's own `make setup` (its .venv), held to the lock so torch stays the CPU wheel.
+	PIP_CONSTRAINT=$(abspath constraints.txt) $(MAKE) -C $(DEMO) setup \
+	  BOOTSTRAP_PYTHON=$(BOOTSTRAP_PYTHON) PIP_QUIET=1
+	$(MAKE) -C $(DEMO) data train
 
 test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
 	$(PYTHON) -m pytest -n 2 tests

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE, baked_files, expected_files
+from conftest import PYTHON, TEMPLATE, baked_files, expected_files, run
 
 JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
 # A covering set: every value of task, ci, license and python_version appears at least once.
@@ -163,3 +164,16 @@ def test_template_readme_names_only_existing_make_targets() -> None:
     named = set(re.findall(r"make ([a-z][a-z-]*)", own_part))
     assert {"demo", "test", "bench"} <= named
     assert named <= targets, named - targets
+
+
+def test_code_compiles_and_lints_for_the_chosen_python(baked: tuple[Path, dict]) -> None:
+    """The bake's Python compiles under the chosen interpreter (when this machine has it) and
+    passes ruff with that ``target-version``."""
+    project, answers = baked
+    interpreter = shutil.which(f"python{answers['python_version']}")
+    if interpreter is not None:
+        done = run([interpreter, "-m", "compileall", "-q", "src", "tests"], project)
+        assert done.returncode == 0, done.stdout + done.stderr
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        done = run([PYTHON, "-m", "ruff", *command], project)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -13,7 +13,7 @@ def print_metrics(metrics: dict[str, float], cfg: DictConfig) -> None:
     """Print ``metrics`` as an aligned table and the exact ``mlflow ui`` command for this store."""
     width = max(len(name) for name in metrics)
     print(f"\nMetrics ({cfg.model.name}, task {cfg.data.task.value}):")
-    for name in sorted(metrics):
+    for name in sorted(metrics, key=lambda n: (not n.startswith("val/"), n)):
         print(f"  {name.ljust(width)}  {metrics[name]:.4f}")
     uri = resolve_tracking_uri(cfg.tracking.uri, Path(cfg.paths.root))
     print(f"\nOpen them with:  mlflow ui --backend-store-uri {uri}")
