@@ -207,7 +207,7 @@ def main() -> None:
             ),
         ]
     lines = ["# Benchmark results", "", "Written by `make bench` (`benchmarks/run.py`).", ""]
-    lines += machine() + [""]
+    lines += [*machine(), ""]
     for section in sections:
         lines += section
     args.output.write_text("\n".join(lines), encoding="utf-8")

@@ -166,11 +166,23 @@ def test_template_readme_names_only_existing_make_targets() -> None:
     assert named <= targets, named - targets
 
 
+def find_interpreter(version: str) -> str | None:
+    """A working ``python<version>`` on this machine (PATH, then pyenv's versions), or None."""
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(
+        str(p) for p in Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}")
+    )
+    for candidate in filter(None, candidates):
+        if run([candidate, "-c", "pass"], Path.cwd()).returncode == 0:
+            return candidate
+    return None
+
+
 def test_code_compiles_and_lints_for_the_chosen_python(baked: tuple[Path, dict]) -> None:
     """The bake's Python compiles under the chosen interpreter (when this machine has it) and
     passes ruff with that ``target-version``."""
     project, answers = baked
-    interpreter = shutil.which(f"python{answers['python_version']}")
+    interpreter = find_interpreter(answers["python_version"])
     if interpreter is not None:
         done = run([interpreter, "-m", "compileall", "-q", "src", "tests"], project)
         assert done.returncode == 0, done.stdout + done.stderr
