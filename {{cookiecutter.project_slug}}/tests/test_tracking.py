@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 from {{ cookiecutter.package_name }}.tracking import (
+    PrepareTracking,
     TrackingConfigError,
     config_hash,
     flatten,
@@ -132,3 +133,16 @@ def test_metrics_are_sent_in_batches(
             run.log_metrics({f"m{i}": float(step) for i in range(5)}, step=step)
     assert sum(calls) == 2500
     assert len(calls) == 3
+
+
+def test_multirun_callback_creates_the_experiment_before_fan_out(
+    compose_cfg: Callable[..., DictConfig], tracking_uri: str
+) -> None:
+    """The Hydra callback creates the experiment in the launcher, before any job starts."""
+    cfg = compose_cfg()
+    client = MlflowClient(tracking_uri)
+    assert client.get_experiment_by_name(cfg.tracking.experiment) is None
+    PrepareTracking().on_multirun_start(config=cfg)
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    assert experiment is not None
+    assert client.search_runs([experiment.experiment_id]) == []

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from hydra.experimental.callback import Callback
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -92,6 +93,14 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+class PrepareTracking(Callback):
+    """Hydra callback (``configs/hydra/default.yaml``): create the experiment once, in the
+    launching process, before a multirun fans out its jobs."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        prepare(config.tracking, Path(config.paths.root))
 
 
 def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
