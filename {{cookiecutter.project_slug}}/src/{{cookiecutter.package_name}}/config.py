@@ -76,12 +76,12 @@ class SampleConfig:
 
 @dataclass
 class DataConfig:
-    """The table to learn from and what to predict in it."""
+    """The table to learn from, its contract (schema file) and what to predict in it."""
 
     path: str = MISSING
+    schema: str = MISSING
     task: Task = MISSING
     target: str = MISSING
-    id_column: str | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 

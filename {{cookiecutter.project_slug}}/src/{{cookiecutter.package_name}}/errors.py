@@ -6,6 +6,9 @@ and keeps its traceback. Either way the MLflow run is marked FAILED with the rea
 
 from __future__ import annotations
 
+import sys
+from typing import NoReturn
+
 EXIT_BAD_INPUT = 2
 
 
@@ -23,3 +26,10 @@ class PipelineError(Exception):
 
 class DataError(PipelineError):
     """The data does not meet what the pipeline needs."""
+
+
+def exit_bad_input(err: PipelineError) -> NoReturn:
+    """Print ``err`` for the user (every line prefixed ``error:``) and exit with code 2."""
+    for line in str(err).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)

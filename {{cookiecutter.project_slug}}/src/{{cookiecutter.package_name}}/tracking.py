@@ -20,6 +20,7 @@ import os
 import subprocess
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.data
 from hydra.experimental.callback import Callback
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
@@ -171,6 +173,32 @@ class RunRecorder:
         self.pending.extend(Metric(key, float(v), now, step) for key, v in values.items())
         if len(self.pending) >= MAX_BATCH:
             self.flush()
+
+    def log_data(
+        self, frame: Any, report: Any, spec: Any, context: str, fingerprint: Mapping[str, Any]
+    ) -> None:
+        """Record what a stage read: the validation report (P2), the feature list with meanings
+        and units (F2), and the schema and data fingerprints (F4), as tags and artifacts."""
+        from .data.validation import describe_features
+
+        mlflow.log_text(report.to_json(), f"validation/{context}.json")
+        mlflow.log_text(report.render(), f"validation/{context}.txt")
+        mlflow.log_dict(describe_features(spec), "features.json")
+        mlflow.log_dict(dict(fingerprint), f"data/{context}_fingerprint.json")
+        mlflow.set_tags(
+            {
+                "schema.hash": spec.fingerprint(),
+                f"data.{context}.digest": fingerprint["digest"],
+                f"data.{context}.rows": str(fingerprint["rows"]),
+                f"validation.{context}": "passed" if report.ok else "failed",
+            }
+        )
+        with warnings.catch_warnings():  # MLflow's hints about int columns and source types
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(
+                frame, source=report.file, name=Path(report.file).name
+            )
+            mlflow.log_input(dataset, context=context)
 
     def flush(self) -> None:
         """Send every queued metric in as few ``log_batch`` calls as MLflow allows."""

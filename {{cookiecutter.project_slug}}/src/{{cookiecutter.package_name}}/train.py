@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import EXIT_BAD_INPUT, PipelineError
+from .errors import PipelineError, exit_bad_input
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED.
     """
     # Heavy imports (torch, pandas, mlflow) wait until work starts, so `--help` is instant.
-    from .data.io import read_table
+    from .data.load import load_validated
+    from .data.schema import load_contract
     from .data.split import split_frame
     from .data.tensors import TargetEncoding, to_tensors
     from .evaluation.metrics import evaluate
@@ -35,7 +35,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     data, task = cfg.data, cfg.data.task
     with tracked_run(cfg, stage="train", run_name=f"train-{cfg.model.name}") as run:
-        frame = read_table(data.path)
+        spec = load_contract(data.schema, data.target, task)
+        frame = load_validated(data.path, spec, run, context="train")  # stops here on bad data
         splits = split_frame(frame, data.target, task, data.split, source=data.path)
         encoding = TargetEncoding.fit(splits.train[data.target], task)
         x, y = to_tensors(splits.train, data.target, encoding, data.path)
@@ -65,9 +66,7 @@ def main(cfg: DictConfig) -> None:
     try:
         metrics = train(cfg)
     except PipelineError as err:
-        log.error("%s", err)  # into the run's log file
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+        exit_bad_input(err)
     print_metrics(metrics, cfg)
 
 

@@ -1,0 +1,180 @@
+"""The data contract as reviewed code (P2, P5): a YAML schema file turned into a pandera schema.
+
+The YAML (``schemas/*.yaml``, chosen by ``data.schema``) says, per column, its role, logical type,
+nullability, range, allowed categories, declared magic values (F3), description and unit (F2).
+It is loaded through the :class:`SchemaSpec` dataclasses, so a misspelt key in the schema fails
+loudly too. :func:`build_pandera_schema` turns it into a ``pandera`` schema whose lazy validation
+reports every failure at once; pandera does the checking, this module only declares it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ..config import Task
+from ..errors import PipelineError
+
+
+class Role(str, Enum):
+    """What a column is for: only ``feature`` columns reach the model."""
+
+    feature = "feature"
+    target = "target"
+    id = "id"
+    time = "time"
+    ignore = "ignore"
+
+
+class Kind(str, Enum):
+    """Logical type of a column, independent of how a CSV reader guessed it."""
+
+    integer = "integer"
+    float = "float"
+    category = "category"
+    date = "date"
+
+
+@dataclass
+class ColumnSpec:
+    """One column of the contract."""
+
+    description: str  # F2: one line a newcomer understands
+    kind: Kind = Kind.float
+    role: Role = Role.feature
+    unit: str | None = None
+    nullable: bool = False
+    unique: bool = False
+    min: float | None = None
+    max: float | None = None
+    categories: list[Any] | None = None
+    magic_values: list[float] = field(default_factory=list)  # F3: values that mean "unknown"
+
+
+@dataclass
+class SchemaSpec:
+    """The whole contract: its columns, and whether unexpected columns are an error."""
+
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    strict: bool = True
+    allow_duplicate_rows: bool = False
+
+    def names(self, role: Role) -> list[str]:
+        """Columns with ``role``, in schema order."""
+        return [name for name, spec in self.columns.items() if spec.role is role]
+
+    @property
+    def features(self) -> list[str]:
+        return self.names(Role.feature)
+
+    def fingerprint(self) -> str:
+        """A short hash of the contract's content (F4: notice when the schema changes)."""
+        content = OmegaConf.to_container(OmegaConf.structured(self), enum_to_str=True)
+        text = json.dumps(content, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_schema(path: str | Path) -> SchemaSpec:
+    """Read a schema YAML; an unknown key or wrong type fails naming the file and the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineError(str(path), "schema exists", "no such schema file; see data.schema")
+    try:
+        raw = OmegaConf.load(path)
+        merged = OmegaConf.merge(OmegaConf.structured(SchemaSpec), raw)
+        spec = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as err:
+        raise PipelineError(str(path), "schema is valid", str(err).splitlines()[0]) from err
+    assert isinstance(spec, SchemaSpec)
+    return spec
+
+
+def _range_check(spec: ColumnSpec) -> pa.Check:
+    """``min <= x <= max``, where declared magic values (F3) are allowed outside the range."""
+    low = -np.inf if spec.min is None else spec.min
+    high = np.inf if spec.max is None else spec.max
+    magic = list(spec.magic_values)
+    name = f"in_range[{spec.min}, {spec.max}]" + (f" or magic {magic}" if magic else "")
+    return pa.Check(lambda s: s.between(low, high) | s.isin(magic), name=name)
+
+
+def _column(spec: ColumnSpec, required: bool) -> pa.Column:
+    """The pandera column for one spec."""
+    checks: list[pa.Check] = []
+    dtype: Any = None
+    coerce = False
+    if spec.kind in (Kind.integer, Kind.float):
+        dtype, coerce = "float64", True  # CSV readers turn ints with gaps into floats
+        checks.append(pa.Check(lambda s: ~np.isinf(s), name="finite"))
+        if spec.kind is Kind.integer:
+            checks.append(pa.Check(lambda s: s % 1 == 0, name="whole_number"))
+        if spec.min is not None or spec.max is not None:
+            checks.append(_range_check(spec))
+    elif spec.kind is Kind.date:
+        checks.append(
+            pa.Check(lambda s: pd.to_datetime(s, errors="coerce").notna(), name="parseable_date")
+        )
+    if spec.categories is not None:
+        checks.append(pa.Check.isin(list(spec.categories)))
+    if not spec.unique and spec.role in (Role.feature, Role.target):
+        checks.append(pa.Check(lambda s: s.nunique(dropna=True) > 1, name="not_constant"))
+    return pa.Column(
+        dtype,
+        checks=checks,
+        nullable=spec.nullable,
+        unique=spec.unique,
+        coerce=coerce,
+        required=required,
+        description=spec.description,
+        title=spec.unit,
+    )
+
+
+def build_pandera_schema(spec: SchemaSpec, serving: bool = False) -> pa.DataFrameSchema:
+    """The pandera schema for training data, or for serving data (the target may be absent)."""
+    columns = {
+        name: _column(col, required=not (serving and col.role is Role.target))
+        for name, col in spec.columns.items()
+    }
+    checks = []
+    if not spec.allow_duplicate_rows:
+        checks.append(pa.Check(lambda df: ~df.duplicated(keep="first"), name="no_duplicate_rows"))
+    return pa.DataFrameSchema(columns, checks=checks, strict=spec.strict)
+
+
+def load_contract(path: str | Path, target: str, task: Task) -> SchemaSpec:
+    """The schema at ``path`` with ``target`` as its target (the config names the target, so a
+    drafted schema needs no edit for it) and the task's requirements on the target checked."""
+    spec = load_schema(path)
+    if target not in spec.columns:
+        raise PipelineError(
+            str(path), "target declared", "data.target is not a column of the schema", target
+        )
+    for name, col in spec.columns.items():
+        if col.role is Role.target and name != target:
+            col.role = Role.ignore  # another label must never become a feature
+    column = spec.columns[target]
+    column.role = Role.target
+    column.nullable = False  # a row without a label teaches nothing
+    if task is Task.regression and column.kind not in (Kind.integer, Kind.float):
+        raise PipelineError(
+            str(path), "numeric target", "a regression target must be numeric", target
+        )
+    if task.is_classification and column.kind in (Kind.float, Kind.date):
+        raise PipelineError(
+            str(path),
+            "categorical target",
+            f"kind {column.kind.value} cannot be a class label",
+            target,
+        )
+    return spec
