@@ -18,7 +18,13 @@ from {{ cookiecutter.package_name }}.config import (
     HYDRA_VERSION_BASE,
     Task,
 )
+from {{ cookiecutter.package_name }}.data.infer import (
+    draft_spec,
+    render_draft,
+)
 from {{ cookiecutter.package_name }}.data.sample import (
+    TARGETS,
+    generate,
     write_sample,
 )
 
@@ -59,3 +65,24 @@ def small_sample(tmp_path: Path) -> Callable[..., Path]:
         return write_sample(tmp_path / f"{task.value}-{rows}-{seed}.csv", rows, seed, task)
 
     return _write
+
+
+@pytest.fixture
+def data_overrides(tmp_path: Path) -> Callable[..., list[str]]:
+    """Overrides that point the pipeline at a small sample of ``task`` and a schema for it:
+    the shipped schema for the baked task, a drafted one (``make infer-schema``) for others."""
+
+    def _overrides(task: Task = DEFAULT_TASK, rows: int = SMALL_ROWS, seed: int = 0) -> list[str]:
+        path = write_sample(tmp_path / f"{task.value}-{rows}-{seed}.csv", rows, seed, task)
+        schema = CONFIG_DIR.parent / "schemas" / "customers.yaml"
+        if task is not DEFAULT_TASK:
+            schema = tmp_path / f"{task.value}.yaml"
+            schema.write_text(render_draft(draft_spec(generate(2000, 0, task)), "test"))
+        return [
+            f"data.path={path}",
+            f"data.schema={schema}",
+            f"data.task={task.value}",
+            f"data.target={TARGETS[task]}",
+        ]
+
+    return _overrides

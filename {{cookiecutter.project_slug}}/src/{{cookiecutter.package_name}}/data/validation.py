@@ -156,7 +156,7 @@ def sentinel_warnings(frame: pd.DataFrame, spec: SchemaSpec) -> list[Problem]:
             warnings.append(
                 Problem(
                     name,
-                    f"undeclared magic value {sentinel:g} ({count / len(values):.1%} of rows "
+                    f"undeclared magic value {sentinel:g} ({100 * count / len(values):.1f} % of rows "
                     "far outside the rest; declare it in magic_values)",
                     int(count),
                     [f"{sentinel:g}"],

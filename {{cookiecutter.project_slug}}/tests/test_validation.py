@@ -1,0 +1,214 @@
+"""P2: every stage validates its input against the schema and reports every problem at once.
+
+Each bad input names the file, the column and the check; the CLI exits 2 and the MLflow run is
+FAILED with the report attached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig
+
+from {{ cookiecutter.package_name }}.config import (
+    CONFIG_DIR,
+)
+from {{ cookiecutter.package_name }}.data.infer import (
+    draft_spec,
+    render_draft,
+)
+from {{ cookiecutter.package_name }}.data.io import (
+    read_table,
+)
+from {{ cookiecutter.package_name }}.data.schema import (
+    PipelineError,
+    load_contract,
+    load_schema,
+)
+from {{ cookiecutter.package_name }}.data.validation import (
+    DataValidationError,
+    validate_frame,
+)
+from {{ cookiecutter.package_name }}.validate import (
+    main,
+    validate,
+)
+
+SCHEMA = CONFIG_DIR.parent / "schemas" / "customers.yaml"
+
+
+@pytest.fixture
+def clean(small_sample: Callable[..., Path]) -> pd.DataFrame:
+    return pd.read_csv(small_sample())
+
+
+@pytest.fixture
+def contract(compose_cfg: Callable[..., DictConfig]):
+    cfg = compose_cfg()
+    return load_contract(cfg.data.schema, cfg.data.target, cfg.data.task)
+
+
+def problems(frame: pd.DataFrame, contract, serving: bool = False) -> dict[tuple, object]:
+    """(column, check) of every failure, validating ``frame`` as file ``f.csv``."""
+    _, report = validate_frame(frame, contract, "f.csv", serving=serving)
+    return {(p.column, p.check): p for p in report.failures}
+
+
+def test_sample_data_passes(clean: pd.DataFrame, contract) -> None:
+    """The shipped sample honours the shipped schema, with no warning (its -1 is declared)."""
+    _, report = validate_frame(clean, contract, "sample.csv")
+    assert report.ok, report.render()
+    assert report.warnings == []
+
+
+def test_missing_column(clean: pd.DataFrame, contract) -> None:
+    assert ("contract", "column present") in problems(clean.drop(columns=["contract"]), contract)
+
+
+def test_unexpected_column_fails_when_strict_and_is_reported_when_not(
+    clean: pd.DataFrame, contract
+) -> None:
+    extra = clean.assign(favourite_colour="blue")
+    assert ("favourite_colour", "no unexpected column") in problems(extra, contract)
+    contract.strict = False
+    _, report = validate_frame(extra, contract, "f.csv")
+    assert report.ok
+    assert [w.column for w in report.warnings] == ["favourite_colour"]
+
+
+def test_text_in_a_numeric_column(clean: pd.DataFrame, contract) -> None:
+    frame = clean.astype({"tenure_months": object})
+    frame.loc[5, "tenure_months"] = "ten"
+    found = problems(frame, contract)
+    problem = found[("tenure_months", "integer values")]
+    assert problem.examples == ["'ten'"]
+    assert len(found) == 1, "follow-on checks on a mistyped column are not repeated"
+
+
+def test_target_problems(clean: pd.DataFrame, contract) -> None:
+    """Missing target values and undeclared classes (or negative amounts) are both caught."""
+    target = next(n for n, c in contract.columns.items() if c.role.value == "target")
+    frame = clean.astype({target: object})
+    frame.loc[[1, 2], target] = np.nan
+    is_class = contract.columns[target].categories is not None
+    frame.loc[3, target] = "unknown_class" if is_class else -5.0
+    found = problems(frame, contract)
+    assert found[(target, "not_nullable")].rows == 2
+    assert any(column == target and check != "not_nullable" for column, check in found)
+
+
+def test_out_of_range_inf_and_unseen_category(clean: pd.DataFrame, contract) -> None:
+    frame = clean.copy()
+    frame.loc[1, "age_years"] = 150.0
+    frame.loc[2, "monthly_spend_usd"] = np.inf
+    frame.loc[3, "region"] = "atlantis"
+    found = problems(frame, contract)
+    assert found[("age_years", "in_range[18.0, 90.0]")].examples == ["150.0"]
+    assert ("monthly_spend_usd", "finite") in found
+    assert any(col == "region" and "isin" in check for col, check in found)
+
+
+def test_declared_magic_value_passes_and_undeclared_spike_warns(
+    clean: pd.DataFrame, contract
+) -> None:
+    """F3: the declared -1 is allowed; a spike of 999 in another column is reported by count."""
+    frame = clean.copy()
+    frame.loc[frame.index[:40], "tenure_months"] = 999
+    contract.columns["tenure_months"].max = None  # only the spike warning is under test
+    _, report = validate_frame(frame, contract, "f.csv")
+    assert report.ok
+    (warning,) = report.warnings
+    assert warning.column == "tenure_months"
+    assert warning.rows == 40
+    assert "999" in warning.check
+
+
+def test_duplicate_rows(clean: pd.DataFrame, contract) -> None:
+    frame = pd.concat([clean, clean.iloc[[7]]], ignore_index=True)
+    found = problems(frame, contract)
+    assert found[(None, "no_duplicate_rows")].rows == 1
+    assert ("customer_id", "field_uniqueness") in found
+
+
+def test_many_problems_are_reported_at_once(clean: pd.DataFrame, contract) -> None:
+    frame = clean.drop(columns=["device"]).assign(extra=1)
+    frame.loc[1, "age_years"] = -3.0
+    frame.loc[2, "contract"] = "lifetime"
+    rendered = str(DataValidationError(validate_frame(frame, contract, "f.csv")[1]))
+    for needle in ("device", "extra", "age_years", "contract", "f.csv: column"):
+        assert needle in rendered
+    assert rendered.count("failure:") == 4
+
+
+def test_serving_form_needs_no_target(clean: pd.DataFrame, contract) -> None:
+    target = next(n for n, c in contract.columns.items() if c.role.value == "target")
+    assert problems(clean.drop(columns=[target]), contract, serving=True) == {}
+    assert (target, "column present") in problems(clean.drop(columns=[target]), contract)
+
+
+def test_parquet_input_validates_like_csv(clean: pd.DataFrame, contract, tmp_path: Path) -> None:
+    clean.to_parquet(tmp_path / "f.parquet", index=False)
+    _, report = validate_frame(read_table(tmp_path / "f.parquet"), contract, "f.parquet")
+    assert report.ok, report.render()
+
+
+def test_schema_typo_fails_naming_the_key(tmp_path: Path) -> None:
+    """A misspelt key in the schema YAML fails loudly, like a config typo."""
+    bad = tmp_path / "schema.yaml"
+    bad.write_text(SCHEMA.read_text().replace("nullable: true", "nulable: true", 1))
+    with pytest.raises(PipelineError, match="nulable"):
+        load_schema(bad)
+
+
+def test_validate_stage_records_a_failed_run_and_exits_2(
+    compose_cfg: Callable[..., DictConfig],
+    clean: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``validate`` on bad data: exit 2, every problem on stderr, a FAILED run with the report,
+    and the JSON report next to the run log."""
+    clean.loc[1, "age_years"] = 150.0
+    clean.loc[2, "region"] = "atlantis"
+    bad = tmp_path / "bad.csv"
+    clean.to_csv(bad, index=False)
+    cfg = compose_cfg(f"data.path={bad}")
+    with pytest.raises(SystemExit) as exited:
+        main.__wrapped__(cfg)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: column 'age_years'" in err
+    assert f"{bad}: column 'region'" in err
+    assert Path(cfg.paths.output_dir, "validation.json").exists()
+    client = MlflowClient(mlflow.get_tracking_uri())
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FAILED"
+    assert run.data.tags["stage"] == "validate"
+    assert run.data.metrics["validation/failures"] == 2
+
+
+def test_validate_stage_passes_on_the_sample(
+    compose_cfg: Callable[..., DictConfig], small_sample: Callable[..., Path]
+) -> None:
+    cfg = compose_cfg(f"data.path={small_sample()}")
+    assert "passed" in validate(cfg)
+
+
+def test_drafted_schema_accepts_its_own_data_and_keeps_the_magic_value(
+    clean: pd.DataFrame,
+) -> None:
+    """``infer-schema``: the draft passes the table it came from and proposes -1 as magic (F3)."""
+    draft = draft_spec(clean)
+    assert draft.columns["support_calls_90d"].magic_values == [-1.0]
+    assert draft.columns["customer_id"].role.value == "id"
+    assert draft.columns["region"].categories is not None
+    _, report = validate_frame(clean, draft, "f.csv")
+    assert report.ok, report.render()
+    assert "TODO" in render_draft(draft, "f.csv")
