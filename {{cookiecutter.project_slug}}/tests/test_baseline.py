@@ -17,6 +17,15 @@ from {{ cookiecutter.package_name }}.config import (
 from {{ cookiecutter.package_name }}.data import (
     sample,
 )
+from {{ cookiecutter.package_name }}.data.features import (
+    FeaturePipeline,
+)
+from {{ cookiecutter.package_name }}.data.infer import (
+    draft_spec,
+)
+from {{ cookiecutter.package_name }}.data.schema import (
+    Role,
+)
 from {{ cookiecutter.package_name }}.data.split import (
     split_frame,
 )
@@ -37,11 +46,14 @@ def baseline_metrics(task: Task, rows: int = 500) -> tuple[dict[str, float], pd.
     """Fit the baseline on a small sample; return validation metrics and the raw targets."""
     frame = sample.generate(rows, 1, task)
     target = sample.TARGETS[task]
-    splits = split_frame(frame, target, task, SplitConfig(seed=5))
+    spec = draft_spec(frame)
+    spec.columns[target].role = Role.target
+    splits = split_frame(frame, spec, target, task, SplitConfig(seed=5))
+    features = FeaturePipeline.fit(splits.train, spec, rare_min_count=5)
     encoding = TargetEncoding.fit(splits.train[target], task)
-    x, y = to_tensors(splits.train, target, encoding)
+    x, y = to_tensors(splits.train, target, encoding, features)
     model = fit_model(ModelConfig(name="baseline"), task, encoding.n_outputs, x, y, seed=0)
-    metrics = evaluate(model, task, *to_tensors(splits.val, target, encoding), "val")
+    metrics = evaluate(model, task, *to_tensors(splits.val, target, encoding, features), "val")
     return metrics, splits.train[target], splits.val[target]
 
 

@@ -18,6 +18,11 @@ from {{ cookiecutter.package_name }}.data import (
 from {{ cookiecutter.package_name }}.data.io import (
     read_table,
 )
+from {{ cookiecutter.package_name }}.data.schema import (
+    ColumnSpec,
+    Role,
+    SchemaSpec,
+)
 from {{ cookiecutter.package_name }}.data.split import (
     split_frame,
 )
@@ -26,6 +31,7 @@ from {{ cookiecutter.package_name }}.errors import (
 )
 
 TASKS = list(Task)
+SPEC = SchemaSpec()  # no declared ids: the leakage check compares whole rows
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.value)
@@ -106,13 +112,16 @@ def test_split_is_deterministic_disjoint_and_complete(task: Task) -> None:
     frame = sample.generate(600, 0, task)
     target = sample.TARGETS[task]
     cfg = SplitConfig(val_fraction=0.2, test_fraction=0.2, seed=3)
-    first, second = split_frame(frame, target, task, cfg), split_frame(frame, target, task, cfg)
+    first, second = (
+        split_frame(frame, SPEC, target, task, cfg),
+        split_frame(frame, SPEC, target, task, cfg),
+    )
     ids = [set(part["customer_id"]) for part in (first.train, first.val, first.test)]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
     assert len(ids[0] | ids[1] | ids[2]) == len(frame)
     assert list(first.val["customer_id"]) == list(second.val["customer_id"])
     assert len(first.test) == 120 and len(first.val) == 120
-    other = split_frame(frame, target, task, SplitConfig(0.2, 0.2, seed=4))
+    other = split_frame(frame, SPEC, target, task, SplitConfig(0.2, 0.2, seed=4))
     assert list(other.val["customer_id"]) != list(first.val["customer_id"])
 
 
@@ -121,7 +130,7 @@ def test_classification_split_is_stratified(task: Task) -> None:
     """Class shares in validation and test stay within a point of the full table's."""
     frame = sample.generate(3000, 0, task)
     target = sample.TARGETS[task]
-    splits = split_frame(frame, target, task, SplitConfig())
+    splits = split_frame(frame, SPEC, target, task, SplitConfig())
     overall = frame[target].value_counts(normalize=True)
     for part in (splits.train, splits.val, splits.test):
         shares = part[target].value_counts(normalize=True)
@@ -132,4 +141,36 @@ def test_bad_split_fractions_are_refused() -> None:
     """Fractions that leave no training data are a configuration error, not a crash later."""
     frame = sample.generate(100, 0, Task.regression)
     with pytest.raises(ValueError, match="val_fraction"):
-        split_frame(frame, "next_year_spend_usd", Task.regression, SplitConfig(0.6, 0.5))
+        split_frame(frame, SPEC, "next_year_spend_usd", Task.regression, SplitConfig(0.6, 0.5))
+
+
+def test_time_split_trains_on_the_past_and_tests_on_the_future() -> None:
+    """With a time column, every training row is older than every validation row, and every
+    validation row older than every test row; the seed plays no part."""
+    frame = sample.generate(600, 0, Task.regression)
+    cfg = SplitConfig(0.2, 0.2, seed=1, time_column="signup_date")
+    splits = split_frame(frame, SPEC, "next_year_spend_usd", Task.regression, cfg)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (360, 120, 120)
+    assert splits.train["signup_date"].max() <= splits.val["signup_date"].min()
+    assert splits.val["signup_date"].max() <= splits.test["signup_date"].min()
+    again = split_frame(
+        frame,
+        SPEC,
+        "next_year_spend_usd",
+        Task.regression,
+        SplitConfig(0.2, 0.2, seed=9, time_column="signup_date"),
+    )
+    assert list(again.test["customer_id"]) == list(splits.test["customer_id"])
+
+
+def test_a_row_in_two_splits_is_refused() -> None:
+    """The same row under two ids is leakage: the split is refused, naming the check."""
+    frame = sample.generate(300, 0, Task.regression)
+    copies = frame.iloc[:40].assign(customer_id=frame["customer_id"].max() + 1 + pd.RangeIndex(40))
+    leaky = pd.concat([frame, copies], ignore_index=True)
+    spec = SchemaSpec(columns={"customer_id": ColumnSpec("id", role=Role.id)})
+    with pytest.raises(DataError, match="no row in two splits") as caught:
+        split_frame(leaky, spec, "next_year_spend_usd", Task.regression, SplitConfig(0.3, 0.3))
+    assert "identical row(s)" in str(caught.value)
+    spec.allow_duplicate_rows = True
+    split_frame(leaky, spec, "next_year_spend_usd", Task.regression, SplitConfig(0.3, 0.3))

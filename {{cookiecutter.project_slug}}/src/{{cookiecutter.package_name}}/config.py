@@ -59,11 +59,24 @@ class PathsConfig:
 
 @dataclass
 class SplitConfig:
-    """Deterministic train/validation/test split; its seed is separate from the training seed."""
+    """Deterministic train/validation/test split; its seed is separate from the training seed.
+
+    With ``time_column`` set, the split is by time instead: train on the past, validate on what
+    follows, test on the most recent rows (the seed is then unused).
+    """
 
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     seed: int = 42
+    time_column: str | None = None
+
+
+@dataclass
+class FeaturesConfig:
+    """Feature hygiene: categories seen fewer than ``rare_min_count`` times in training share
+    one ``__other__`` bucket (F1)."""
+
+    rare_min_count: int = 5
 
 
 @dataclass
@@ -83,6 +96,7 @@ class DataConfig:
     task: Task = MISSING
     target: str = MISSING
     split: SplitConfig = field(default_factory=SplitConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
 
 

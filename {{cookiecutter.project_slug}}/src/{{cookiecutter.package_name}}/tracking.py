@@ -174,6 +174,10 @@ class RunRecorder:
         if len(self.pending) >= MAX_BATCH:
             self.flush()
 
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Store ``text`` as an artifact of this run (a report, a fitted pipeline, ...)."""
+        mlflow.log_text(text, artifact_file)
+
     def log_data(
         self, frame: Any, report: Any, spec: Any, context: str, fingerprint: Mapping[str, Any]
     ) -> None:

@@ -25,6 +25,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED.
     """
     # Heavy imports (torch, pandas, mlflow) wait until work starts, so `--help` is instant.
+    from .data.features import FeaturePipeline
     from .data.load import load_validated
     from .data.schema import load_contract
     from .data.split import split_frame
@@ -37,18 +38,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
     with tracked_run(cfg, stage="train", run_name=f"train-{cfg.model.name}") as run:
         spec = load_contract(data.schema, data.target, task)
         frame = load_validated(data.path, spec, run, context="train")  # stops here on bad data
-        splits = split_frame(frame, data.target, task, data.split, source=data.path)
+        splits = split_frame(frame, spec, data.target, task, data.split, source=data.path)
+        features = FeaturePipeline.fit(splits.train, spec, data.features.rare_min_count)
+        run.log_text(features.to_json(), "features/pipeline.json")
         encoding = TargetEncoding.fit(splits.train[data.target], task)
-        x, y = to_tensors(splits.train, data.target, encoding, data.path)
+        x, y = to_tensors(splits.train, data.target, encoding, features, data.path)
         model = fit_model(cfg.model, task, encoding.n_outputs, x, y, seed=cfg.train.seed)
         metrics: dict[str, float] = {}
-        for name in ("val", "test"):
-            part = getattr(splits, name)
+        for name, part in (("val", splits.val), ("test", splits.test)):
             metrics |= evaluate(
-                model, task, *to_tensors(part, data.target, encoding, data.path), name
+                model, task, *to_tensors(part, data.target, encoding, features, data.path), name
             )
         run.log_metrics(metrics)
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
+        Path(cfg.paths.output_dir, "feature_pipeline.json").write_text(features.to_json())
     return metrics
 
 

@@ -14,6 +14,7 @@ import torch
 
 from ..config import Task
 from ..errors import DataError
+from .features import FeaturePipeline, as_labels
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class TargetEncoding:
         """Learn the sorted class list from the training target (nothing for regression)."""
         if not task.is_classification:
             return cls(task)
-        return cls(task, tuple(sorted(target.dropna().astype(str).unique())))
+        return cls(task, tuple(sorted(as_labels(target.dropna()).unique())))
 
     @property
     def n_outputs(self) -> int:
@@ -39,7 +40,7 @@ class TargetEncoding:
         if not self.task.is_classification:
             return torch.tensor(target.to_numpy(dtype=np.float32))
         index = {label: i for i, label in enumerate(self.classes)}
-        labels = target.astype(str)
+        labels = as_labels(target)
         unknown = sorted(set(labels) - set(index))
         if unknown:
             raise DataError(
@@ -52,12 +53,12 @@ class TargetEncoding:
 
 
 def to_tensors(
-    part: pd.DataFrame, target: str, encoding: TargetEncoding, source: str = "<table>"
+    part: pd.DataFrame,
+    target: str,
+    encoding: TargetEncoding,
+    features: FeaturePipeline,
+    source: str = "<table>",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x, y)`` for one split.
-
-    The baseline reads no inputs, so ``x`` carries only the row count for now; the feature
-    pipeline (P2, F1-F4) is what fills its columns.
-    """
-    x = torch.empty((len(part), 0), dtype=torch.float32)
-    return x, encoding.encode(part[target], source)
+    """``(x, y)`` for one split: the fitted feature pipeline's matrix and the encoded target."""
+    matrix, _ = features.transform(part)
+    return torch.from_numpy(matrix), encoding.encode(part[target], source)
