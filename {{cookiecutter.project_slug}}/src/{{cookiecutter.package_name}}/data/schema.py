@@ -108,6 +108,28 @@ def _range_check(spec: ColumnSpec) -> pa.Check:
     return pa.Check(lambda s: s.between(low, high) | s.isin(magic), name=name)
 
 
+def _varies(values: pd.Series) -> bool:
+    """True unless every non-missing value is the same (a constant column teaches nothing).
+
+    Cheaper than ``nunique`` (a hash of every value): a min/max or one comparison pass."""
+    if pd.api.types.is_numeric_dtype(values):
+        return bool(values.max() > values.min())
+    present = values.dropna()
+    return bool(len(present) and present.ne(present.iloc[0]).any())
+
+
+def _first_occurrences(frame: pd.DataFrame) -> pd.Series:
+    """False for every row that repeats an earlier one. Rows are hashed once (64-bit) and only
+    rows whose hashes repeat are compared exactly, so a clean table costs one hashing pass."""
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    repeated = hashes.duplicated(keep=False)
+    result = pd.Series(True, index=frame.index)
+    if repeated.any():
+        candidates = frame[repeated.to_numpy()]
+        result[repeated.to_numpy()] = ~candidates.duplicated(keep="first").to_numpy()
+    return result
+
+
 def _column(spec: ColumnSpec, required: bool) -> pa.Column:
     """The pandera column for one spec."""
     checks: list[pa.Check] = []
@@ -127,7 +149,7 @@ def _column(spec: ColumnSpec, required: bool) -> pa.Column:
     if spec.categories is not None:
         checks.append(pa.Check.isin(list(spec.categories)))
     if not spec.unique and spec.role in (Role.feature, Role.target):
-        checks.append(pa.Check(lambda s: s.nunique(dropna=True) > 1, name="not_constant"))
+        checks.append(pa.Check(_varies, name="not_constant"))
     return pa.Column(
         dtype,
         checks=checks,
@@ -148,7 +170,7 @@ def build_pandera_schema(spec: SchemaSpec, serving: bool = False) -> pa.DataFram
     }
     checks = []
     if not spec.allow_duplicate_rows:
-        checks.append(pa.Check(lambda df: ~df.duplicated(keep="first"), name="no_duplicate_rows"))
+        checks.append(pa.Check(_first_occurrences, name="no_duplicate_rows"))
     return pa.DataFrameSchema(columns, checks=checks, strict=spec.strict)
 
 
