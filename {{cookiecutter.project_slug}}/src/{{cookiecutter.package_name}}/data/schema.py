@@ -105,6 +105,8 @@ def _range_check(spec: ColumnSpec) -> pa.Check:
     high = np.inf if spec.max is None else spec.max
     magic = list(spec.magic_values)
     name = f"in_range[{spec.min}, {spec.max}]" + (f" or magic {magic}" if magic else "")
+    if not magic:
+        return pa.Check(lambda s: s.between(low, high), name=name)
     return pa.Check(lambda s: s.between(low, high) | s.isin(magic), name=name)
 
 
