@@ -212,3 +212,31 @@ def test_drafted_schema_accepts_its_own_data_and_keeps_the_magic_value(
     _, report = validate_frame(clean, draft, "f.csv")
     assert report.ok, report.render()
     assert "TODO" in render_draft(draft, "f.csv")
+
+
+def test_schema_change_since_training_is_reported_by_name(
+    compose_cfg: Callable[..., DictConfig], small_sample: Callable[..., Path], tmp_path: Path
+) -> None:
+    """F4: validating new data against the run a model was trained on names the new, missing
+    and retyped columns."""
+    from {{ cookiecutter.package_name }}.train import (
+        train,
+    )
+
+    path = small_sample()
+    cfg = compose_cfg(f"data.path={path}")
+    train(cfg)
+    client = MlflowClient(mlflow.get_tracking_uri())
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    (trained,) = client.search_runs([experiment.experiment_id])
+    changed = pd.read_csv(path).drop(columns=["device"]).assign(loyalty_points=1)
+    changed["tenure_months"] = changed["tenure_months"].astype(float)
+    changed_path = tmp_path / "changed.csv"
+    changed.to_csv(changed_path, index=False)
+    later = compose_cfg(f"data.path={changed_path}", f"data.reference_run={trained.info.run_id}")
+    with pytest.raises(DataValidationError) as caught:
+        validate(later)
+    warnings = " | ".join(w.check for w in caught.value.report.warnings)
+    assert "new column 'loyalty_points'" in warnings
+    assert "missing column 'device'" in warnings
+    assert "column 'tenure_months' changed type: int64 -> float64" in warnings

@@ -89,12 +89,17 @@ class SampleConfig:
 
 @dataclass
 class DataConfig:
-    """The table to learn from, its contract (schema file) and what to predict in it."""
+    """The table to learn from, its contract (schema file) and what to predict in it.
+
+    ``reference_run``: an MLflow run id whose training data ``validate`` compares against,
+    reporting new, missing or retyped columns and a changed schema (F4).
+    """
 
     path: str = MISSING
     schema: str = MISSING
     task: Task = MISSING
     target: str = MISSING
+    reference_run: str | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.artifacts
 import mlflow.data
 from hydra.experimental.callback import Callback
 from mlflow.entities import Metric
@@ -36,6 +37,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from .config import project_root
+from .errors import PipelineError
 
 DB_NAME = "mlflow.db"
 ARTIFACT_DIR = "mlartifacts"
@@ -95,6 +97,34 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+def compare_with_run(run_id: str, current: Mapping[str, Any], spec: Any) -> list[Any]:
+    """F4: warnings for every way ``current`` data differs from what run ``run_id`` trained on
+    (new, missing or retyped columns; a changed schema)."""
+    from .data.load import schema_changes
+    from .data.validation import Problem
+
+    try:
+        reference = mlflow.artifacts.load_dict(f"runs:/{run_id}/data/train_fingerprint.json")
+        trained_schema = MlflowClient().get_run(run_id).data.tags.get("schema.hash")
+    except MlflowException as err:
+        raise PipelineError(
+            f"runs:/{run_id}", "reference run has a training fingerprint", err.message
+        ) from err
+    problems = [
+        Problem(None, f"same columns as run {run_id}: {change}", 0)
+        for change in schema_changes(reference, current)
+    ]
+    if trained_schema and trained_schema != spec.fingerprint():
+        problems.append(
+            Problem(
+                None,
+                f"schema changed since run {run_id} ({trained_schema} -> {spec.fingerprint()})",
+                0,
+            )
+        )
+    return problems
 
 
 class PrepareTracking(Callback):

@@ -29,13 +29,15 @@ def validate(cfg: DictConfig) -> str:
     from .data.load import fingerprint
     from .data.schema import load_contract
     from .data.validation import DataValidationError, validate_frame, write_report
-    from .tracking import tracked_run
+    from .tracking import compare_with_run, tracked_run
 
     data = cfg.data
     with tracked_run(cfg, stage="validate", run_name="validate") as run:
         spec = load_contract(data.schema, data.target, data.task)
         frame = read_table(data.path)
         _, report = validate_frame(frame, spec, str(data.path))
+        if data.reference_run:
+            report.warnings += compare_with_run(data.reference_run, fingerprint(frame), spec)
         write_report(report, Path(cfg.paths.output_dir))
         run.log_data(frame, report, spec, "validate", fingerprint(frame))
         run.log_metrics(

@@ -36,3 +36,19 @@ def load_validated(
     if not report.ok:
         raise DataValidationError(report)
     return checked
+
+
+def schema_changes(reference: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """F4: how the columns of ``current`` differ from the fingerprint a model was trained on,
+    one readable line per new, missing or retyped column."""
+    before, after = reference["columns"], current["columns"]
+    changes = [f"new column {name!r} ({after[name]})" for name in after if name not in before]
+    changes += [
+        f"missing column {name!r} (was {before[name]})" for name in before if name not in after
+    ]
+    changes += [
+        f"column {name!r} changed type: {before[name]} -> {after[name]}"
+        for name in after
+        if name in before and before[name] != after[name]
+    ]
+    return changes
