@@ -160,3 +160,65 @@ def test_editable_install_works(tmp_path: Path) -> None:
     assert statuses == [("FINISHED",), ("FINISHED",)]
     assert sorted(seeds) == [("0",), ("1",)]
     assert len(list((project / "logs" / "multiruns").glob("*/*/[01]/metrics.json"))) == 2
+
+
+def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None:
+    """Issue 3's acceptance, as a new user: `validate` passes on the sample and fails (exit 2),
+    listing every planted problem at once; `train` on that copy ends FAILED before writing
+    anything; `infer-schema` on a table the project has never seen drafts a schema that, with
+    target and task set in config only, lets `validate` and `train` run."""
+    project = bake_project(tmp_path / "bake")
+    env = {"PYTHONPATH": str(project / "src")}
+    module = "my_ml_project"
+    assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
+    clean = run([PYTHON, "-m", f"{module}.validate"], project, env=env)
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert "passed" in clean.stdout
+
+    import pandas as pd
+
+    planted = pd.read_csv(project / "data/raw/sample.csv")
+    planted.loc[1, "age_years"] = 150.0
+    planted.loc[2, "region"] = "atlantis"
+    planted.loc[3, "monthly_spend_usd"] = float("inf")
+    planted = planted.drop(columns=["device"])
+    bad = tmp_path / "planted.csv"
+    planted.to_csv(bad, index=False)
+    failed = run([PYTHON, "-m", f"{module}.validate", f"data.path={bad}"], project, env=env)
+    assert failed.returncode == 2
+    for column in ("age_years", "region", "monthly_spend_usd", "device"):
+        assert f"{bad}: column '{column}'" in failed.stderr, column
+    trained = run([PYTHON, "-m", f"{module}.train", f"data.path={bad}"], project, env=env)
+    assert trained.returncode == 2
+    assert not list((project / "logs").rglob("metrics.json"))
+
+    rng = __import__("numpy").random.default_rng(3)
+    n = 600
+    sizes = rng.normal(50, 10, n)
+    unseen = pd.DataFrame(
+        {
+            "plot_id": range(1, n + 1),
+            "plot_size_m2": sizes.round(1),
+            "soil": rng.choice(["clay", "sand", "loam"], n),
+            "rain_mm": rng.gamma(3, 20, n).round(1),
+            "yield_kg": (3 * sizes + rng.normal(0, 5, n)).round(2),
+        }
+    )
+    new_csv = tmp_path / "farm.csv"
+    unseen.to_csv(new_csv, index=False)
+    drafted = run([PYTHON, "-m", f"{module}.infer_schema", str(new_csv)], project, env=env)
+    assert drafted.returncode == 0, drafted.stderr
+    schema = project / "schemas" / "farm.yaml"
+    assert "TODO" in schema.read_text()
+    overrides = [
+        f"data.path={new_csv}",
+        f"data.schema={schema}",
+        "data.task=regression",
+        "data.target=yield_kg",
+    ]
+    assert run([PYTHON, "-m", f"{module}.validate", *overrides], project, env=env).returncode == 0
+    done = run([PYTHON, "-m", f"{module}.train", *overrides], project, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "val/rmse" in done.stdout
+    again = run([PYTHON, "-m", f"{module}.infer_schema", str(new_csv)], project, env=env)
+    assert again.returncode != 0, "a draft must never overwrite a reviewed schema"
