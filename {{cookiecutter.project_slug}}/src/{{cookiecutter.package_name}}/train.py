@@ -41,6 +41,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         splits = split_frame(frame, spec, data.target, task, data.split, source=data.path)
         features = FeaturePipeline.fit(splits.train, spec, data.features.rare_min_count)
         run.log_text(features.to_json(), "features/pipeline.json")
+        for column, rare in features.rare_values().items():  # F1: say what was bucketed
+            log.info(
+                "F1: %s: %s seen < %d times, mapped to __other__",
+                column,
+                rare,
+                data.features.rare_min_count,
+            )
         encoding = TargetEncoding.fit(splits.train[data.target], task)
         x, y = to_tensors(splits.train, data.target, encoding, features, data.path)
         model = fit_model(cfg.model, task, encoding.n_outputs, x, y, seed=cfg.train.seed)

@@ -94,6 +94,10 @@ class FeaturePipeline:
                 )
         return cls(numeric, categorical, rare_min_count)
 
+    def rare_values(self) -> dict[str, list[str]]:
+        """F1: per categorical column, the training values too rare to keep their own feature."""
+        return {name: f.rare for name, f in self.categorical.items() if f.rare}
+
     @property
     def feature_names(self) -> list[str]:
         """Names of the matrix columns, in order."""

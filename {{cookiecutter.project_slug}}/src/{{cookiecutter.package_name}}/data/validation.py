@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import PipelineError
-from .schema import Kind, Role, SchemaSpec, build_pandera_schema
+from .schema import ColumnSpec, Kind, Role, SchemaSpec, build_pandera_schema
 
 EXAMPLES = 5
 # F3: values upstream systems like to use for "unknown"; a spike of one of them far outside the
@@ -92,6 +92,13 @@ def _examples(values: pd.Series) -> list[str]:
     return [repr(v) if isinstance(v, str) else str(v) for v in values.drop_duplicates()[:EXAMPLES]]
 
 
+def meaning(column: ColumnSpec | None) -> str | None:
+    """F2: a column's description and unit, as shown next to every problem."""
+    if column is None:
+        return None
+    return f"{column.description}, {column.unit}" if column.unit else column.description
+
+
 STRUCTURE = {"column_in_dataframe": "column present", "column_in_schema": "no unexpected column"}
 TYPE_CHECKS = ("coerce_dtype", "dtype(")
 
@@ -130,9 +137,7 @@ def _failures(errors: pa.errors.SchemaErrors, spec: SchemaSpec) -> list[Problem]
         elif check.startswith("coerce_dtype"):
             check = f"{spec.columns[name].kind.value} values"
         described = spec.columns.get(name) if name else None
-        problems.append(
-            Problem(name, check, rows, examples, described.description if described else None)
-        )
+        problems.append(Problem(name, check, rows, examples, meaning(described)))
     return problems
 
 
@@ -169,7 +174,7 @@ def sentinel_warnings(frame: pd.DataFrame, spec: SchemaSpec) -> list[Problem]:
                     "far outside the rest; declare it in magic_values)",
                     count,
                     [f"{sentinel:g}"],
-                    col.description,
+                    meaning(col),
                 )
             )
     return warnings
