@@ -50,6 +50,8 @@ def compose_cfg(
             f"paths.output_dir={tmp_path / 'output'}",
             f"tracking.uri={tracking_uri}",
             f"tracking.experiment={experiment}",
+            "train.epochs=5",  # short training; tests about training set their own
+            "train.batch_size=32",
         ]
         with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
             return compose("config", overrides=[*base, *overrides])

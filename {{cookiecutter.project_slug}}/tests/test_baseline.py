@@ -38,7 +38,7 @@ from {{ cookiecutter.package_name }}.evaluation.metrics import (
 )
 from {{ cookiecutter.package_name }}.models import (
     build_model,
-    fit_model,
+    fit_baseline,
 )
 
 
@@ -52,7 +52,7 @@ def baseline_metrics(task: Task, rows: int = 500) -> tuple[dict[str, float], pd.
     features = FeaturePipeline.fit(splits.train, spec, rare_min_count=5)
     encoding = TargetEncoding.fit(splits.train[target], task)
     x, y = to_tensors(splits.train, target, encoding, features)
-    model = fit_model(ModelConfig(name="baseline"), task, encoding.n_outputs, x, y, seed=0)
+    model = fit_baseline(task, encoding.n_outputs, x, y)
     metrics = evaluate(model, task, *to_tensors(splits.val, target, encoding, features), "val")
     return metrics, splits.train[target], splits.val[target]
 
@@ -81,7 +81,7 @@ def test_regression_baseline_matches_training_mean() -> None:
 
 def test_baseline_ignores_inputs() -> None:
     """The baseline's output is the same for any input rows: it cannot leak features."""
-    model = build_model(ModelConfig(name="baseline"), Task.multiclass_classification, 3)
+    model = build_model(ModelConfig(name="baseline"), Task.multiclass_classification, 2, 3)
     model.fit(torch.zeros(4, 2), torch.tensor([0, 1, 1, 2]))
     out = model(torch.randn(5, 2))
     assert torch.allclose(out, out[0].expand(5, -1))
@@ -91,4 +91,4 @@ def test_baseline_ignores_inputs() -> None:
 def test_unknown_model_name_is_refused() -> None:
     """A model name with no builder fails with the list of known names."""
     with pytest.raises(ValueError, match="baseline"):
-        build_model(ModelConfig(name="gradient_boosting"), Task.regression, 1)
+        build_model(ModelConfig(name="gradient_boosting"), Task.regression, 2, 1)

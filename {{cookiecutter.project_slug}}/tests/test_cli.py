@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,14 +27,13 @@ ROOT = CONFIG_DIR.parent
 
 
 def run_cli(module: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m <package>.<module>`` with logs and the store under ``tmp_path``."""
+    """Run ``python -m <package>.<module>`` from ``tmp_path`` with its logs there."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MLFLOW_TRACKING_URI": ""}
     command = [
         sys.executable,
         "-m",
         f"{{ cookiecutter.package_name }}.{module}",
         f"paths.log_dir={tmp_path / 'logs'}",
-        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
         *args,
     ]
     return subprocess.run(
@@ -53,7 +51,8 @@ def test_help_lists_the_config_groups(tmp_path: Path) -> None:
 
 def test_typo_in_an_override_fails_naming_the_key(tmp_path: Path) -> None:
     """``train.sede=1`` exits non-zero with ``sede`` in the message, before any run starts."""
-    done = run_cli("train", "train.sede=1", tmp_path=tmp_path)
+    store = f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}"
+    done = run_cli("train", "train.sede=1", store, tmp_path=tmp_path)
     assert done.returncode != 0
     assert "sede" in done.stderr
     assert not (tmp_path / "mlflow.db").exists()
@@ -83,16 +82,25 @@ def test_bad_input_exits_2_with_one_line_and_a_failed_run(
 
 
 @pytest.mark.slow
-def test_data_then_train_from_the_command_line(tmp_path: Path) -> None:
-    """``dataset`` then ``train``, run from another directory: a FINISHED run in the store,
-    ``metrics.json`` under the log directory (not the source tree), and the ``mlflow ui`` line."""
-    data = f"data.path={tmp_path / 'sample.csv'}"
-    made = run_cli("dataset", data, "data.sample.rows=300", tmp_path=tmp_path)
-    assert made.returncode == 0, made.stderr
-    done = run_cli("train", data, tmp_path=tmp_path)
+def test_train_from_the_command_line(
+    tmp_path: Path, small_sample: Callable[..., Path], tracking_uri: str
+) -> None:
+    """``python -m ... train`` run from another directory: a FINISHED run in the store,
+    ``metrics.json`` under the log directory (not the source tree), and the ``mlflow ui`` line.
+    (It uses the session's store, already created, to skip a second schema migration.)"""
+    done = run_cli(
+        "train",
+        f"data.path={small_sample()}",
+        "train.epochs=5",
+        "train.batch_size=32",
+        f"tracking.uri={tracking_uri}",
+        "tracking.experiment=cli-train",
+        tmp_path=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
-    assert f"mlflow ui --backend-store-uri sqlite:///{tmp_path}/mlflow.db" in done.stdout
-    with sqlite3.connect(tmp_path / "mlflow.db") as db:
-        assert db.execute("select status from runs").fetchall() == [("FINISHED",)]
+    assert f"mlflow ui --backend-store-uri {tracking_uri}" in done.stdout
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("cli-train")
+    assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["FINISHED"]
     assert len(list((tmp_path / "logs" / "runs").glob("*/*/metrics.json"))) == 1
     assert not list(ROOT.joinpath("src").rglob("metrics.json"))

@@ -113,10 +113,58 @@ class ModelConfig:
 
 
 @dataclass
+class LinearConfig(ModelConfig):
+    """Logistic (binary), softmax (multiclass) or linear (regression) model on the features."""
+
+    name: str = "linear"
+
+
+class Activation(str, Enum):
+    relu = "relu"
+    gelu = "gelu"
+    tanh = "tanh"
+
+
+@dataclass
+class MLPConfig(ModelConfig):
+    """A multi-layer perceptron: ``hidden`` layer widths, their activation and dropout."""
+
+    name: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [64, 32])
+    activation: Activation = Activation.relu
+    dropout: float = 0.1
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"  # with momentum
+    adam = "adam"
+    adamw = "adamw"
+
+
+@dataclass
 class TrainConfig:
-    """How to fit the model."""
+    """How to fit the model (ignored by the closed-form baseline, except the gate).
+
+    ``l1`` and ``l2`` add penalties on the weights (not biases) to the loss. Training stops
+    early when the validation loss has not improved for ``patience`` epochs (0: never), and the
+    best epoch's weights are kept. ``grad_clip`` caps the gradient norm (null: no cap).
+    With ``require_beats_baseline`` (P1) a model whose validation metric is not better than the
+    baseline's by ``baseline_margin`` ends the run FAILED.
+    """
 
     seed: int = 0
+    optimizer: Optimizer = Optimizer.adam
+    lr: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 256
+    epochs: int = 30
+    l1: float = 0.0
+    l2: float = 0.0
+    patience: int = 5
+    grad_clip: float | None = 5.0
+    device: str = "auto"
+    require_beats_baseline: bool = True
+    baseline_margin: float = 0.0
 
 
 @dataclass
@@ -156,6 +204,8 @@ def register_configs() -> None:
     store.store(name="schema", node=Config)
     for group, schema in SCHEMAS.items():
         store.store(group=group, name="schema", node=schema)
+    store.store(group="model", name="linear_schema", node=LinearConfig)
+    store.store(group="model", name="mlp_schema", node=MLPConfig)
     OmegaConf.register_new_resolver("project_root", lambda: str(project_root()), replace=True)
 
 

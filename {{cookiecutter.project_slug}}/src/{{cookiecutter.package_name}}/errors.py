@@ -10,10 +10,13 @@ import sys
 from typing import NoReturn
 
 EXIT_BAD_INPUT = 2
+EXIT_BELOW_BASELINE = 3
 
 
 class PipelineError(Exception):
     """A problem in the inputs or configuration, explained for the user."""
+
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(self, file: str, check: str, detail: str, column: str | None = None) -> None:
         self.file = file
@@ -28,8 +31,15 @@ class DataError(PipelineError):
     """The data does not meet what the pipeline needs."""
 
 
+class BelowBaselineError(PipelineError):
+    """P1: the model does not beat the trivial baseline, so it must not be used."""
+
+    exit_code = EXIT_BELOW_BASELINE
+
+
 def exit_bad_input(err: PipelineError) -> NoReturn:
-    """Print ``err`` for the user (every line prefixed ``error:``) and exit with code 2."""
+    """Print ``err`` for the user (every line prefixed ``error:``) and exit with its code
+    (2 for bad input, 3 for a model below the baseline)."""
     for line in str(err).splitlines():
         print(f"error: {line}", file=sys.stderr)
-    sys.exit(EXIT_BAD_INPUT)
+    sys.exit(err.exit_code)

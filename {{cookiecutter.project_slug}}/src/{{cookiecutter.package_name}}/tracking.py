@@ -234,6 +234,11 @@ class RunRecorder:
             )
             mlflow.log_input(dataset, context=context)
 
+    def log_epoch(self, epoch: int, values: Mapping[str, float]) -> None:
+        """One epoch's metrics, sent at once as one batch (the UI shows curves as they grow)."""
+        self.log_metrics(values, step=epoch)
+        self.flush()
+
     def flush(self) -> None:
         """Send every queued metric in as few ``log_batch`` calls as MLflow allows."""
         while self.pending:

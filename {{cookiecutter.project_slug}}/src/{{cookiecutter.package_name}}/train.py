@@ -25,14 +25,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED.
     """
     # Heavy imports (torch, pandas, mlflow) wait until work starts, so `--help` is instant.
+    import torch
+
     from .data.features import FeaturePipeline
     from .data.load import load_validated
     from .data.schema import load_contract
     from .data.split import split_frame
     from .data.tensors import TargetEncoding, to_tensors
+    from .evaluation.gate import baseline_delta, require_beats_baseline
     from .evaluation.metrics import evaluate
-    from .models import fit_model
+    from .models import build_model, fit_baseline
     from .tracking import tracked_run
+    from .training.loop import train_network
 
     data, task = cfg.data, cfg.data.task
     with tracked_run(cfg, stage="train", run_name=f"train-{cfg.model.name}") as run:
@@ -41,25 +45,37 @@ def train(cfg: DictConfig) -> dict[str, float]:
         splits = split_frame(frame, spec, data.target, task, data.split, source=data.path)
         features = FeaturePipeline.fit(splits.train, spec, data.features.rare_min_count)
         run.log_text(features.to_json(), "features/pipeline.json")
-        for column, rare in features.rare_values().items():  # F1: say what was bucketed
-            log.info(
-                "F1: %s: %s seen < %d times, mapped to __other__",
-                column,
-                rare,
-                data.features.rare_min_count,
-            )
+        log_rare_values(features.rare_values(), data.features.rare_min_count)
         encoding = TargetEncoding.fit(splits.train[data.target], task)
-        x, y = to_tensors(splits.train, data.target, encoding, features, data.path)
-        model = fit_model(cfg.model, task, encoding.n_outputs, x, y, seed=cfg.train.seed)
-        metrics: dict[str, float] = {}
-        for name, part in (("val", splits.val), ("test", splits.test)):
-            metrics |= evaluate(
-                model, task, *to_tensors(part, data.target, encoding, features, data.path), name
+        parts = {
+            name: to_tensors(part, data.target, encoding, features, data.path)
+            for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+        }
+        baseline = fit_baseline(task, encoding.n_outputs, *parts["train"])
+        model = baseline
+        if cfg.model.name != "baseline":
+            torch.manual_seed(cfg.train.seed)
+            net = build_model(cfg.model, task, parts["train"][0].shape[1], encoding.n_outputs)
+            model, _ = train_network(
+                net, task, *parts["train"], *parts["val"], cfg.train, on_epoch=run.log_epoch
             )
+        metrics = evaluate(model, task, *parts["val"], "val") | evaluate(
+            model, task, *parts["test"], "test"
+        )
+        metrics |= evaluate(baseline, task, *parts["val"], "baseline/val")
+        metrics |= baseline_delta(metrics, task)
         run.log_metrics(metrics)
+        if cfg.model.name != "baseline" and cfg.train.require_beats_baseline:
+            require_beats_baseline(metrics, task, cfg.train.baseline_margin, cfg.model.name)
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
         Path(cfg.paths.output_dir, "feature_pipeline.json").write_text(features.to_json())
     return metrics
+
+
+def log_rare_values(rare: dict[str, list[str]], min_count: int) -> None:
+    """F1: say which training categories were too rare to keep their own feature."""
+    for column, values in rare.items():
+        log.info("F1: %s: %s seen < %d times, mapped to __other__", column, values, min_count)
 
 
 def write_json(payload: dict[str, float], path: Path) -> None:

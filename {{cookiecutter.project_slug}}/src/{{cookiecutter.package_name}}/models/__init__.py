@@ -1,6 +1,7 @@
-"""Models behind one small interface: ``fit(x, y)`` then ``forward(x)`` gives raw outputs.
+"""Models behind one small interface: ``forward(x)`` gives raw outputs for a feature matrix.
 
-Raw outputs are logits for classification and predictions for regression.
+Raw outputs are logits for classification and predictions for regression. The baseline is
+fitted in closed form (``fit``); every other model is trained by ``training.loop``.
 """
 
 from __future__ import annotations
@@ -12,27 +13,30 @@ from torch import nn
 
 from ..config import ModelConfig, Task
 from .baseline import BaselineModel
+from .linear import LinearModel
+from .mlp import MLPModel
 
-BUILDERS: dict[str, Callable[[ModelConfig, Task, int], nn.Module]] = {
-    "baseline": lambda cfg, task, n_outputs: BaselineModel(task, n_outputs),
+__all__ = ["BUILDERS", "BaselineModel", "LinearModel", "MLPModel", "build_model", "fit_baseline"]
+
+BUILDERS: dict[str, Callable[[ModelConfig, Task, int, int], nn.Module]] = {
+    "baseline": lambda cfg, task, n_features, n_outputs: BaselineModel(task, n_outputs),
+    "linear": lambda cfg, task, n_features, n_outputs: LinearModel(n_features, n_outputs),
+    "mlp": lambda cfg, task, n_features, n_outputs: MLPModel(
+        n_features, n_outputs, list(cfg.hidden), cfg.activation, cfg.dropout
+    ),
 }
 
 
-def build_model(cfg: ModelConfig, task: Task, n_outputs: int) -> nn.Module:
-    """The model ``cfg.name`` names, ready to fit."""
+def build_model(cfg: ModelConfig, task: Task, n_features: int, n_outputs: int) -> nn.Module:
+    """The model ``cfg.name`` names, with freshly seeded weights."""
     try:
         builder = BUILDERS[cfg.name]
     except KeyError:
         known = ", ".join(sorted(BUILDERS))
         raise ValueError(f"model.name={cfg.name!r} is not one of: {known}") from None
-    return builder(cfg, task, n_outputs)
+    return builder(cfg, task, n_features, n_outputs)
 
 
-def fit_model(
-    cfg: ModelConfig, task: Task, n_outputs: int, x: torch.Tensor, y: torch.Tensor, seed: int
-) -> nn.Module:
-    """Build and fit the configured model with every random generator seeded by ``seed``."""
-    torch.manual_seed(seed)
-    model = build_model(cfg, task, n_outputs)
-    model.fit(x, y)
-    return model.eval()
+def fit_baseline(task: Task, n_outputs: int, x: torch.Tensor, y: torch.Tensor) -> BaselineModel:
+    """P1: the trivial baseline, fitted in closed form on the training targets."""
+    return BaselineModel(task, n_outputs).fit(x, y).eval()

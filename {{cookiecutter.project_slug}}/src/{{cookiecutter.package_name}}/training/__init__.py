@@ -1,0 +1,1 @@
+"""Fitting models: the tensor-batched training loop and its guards."""

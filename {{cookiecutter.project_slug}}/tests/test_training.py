@@ -1,0 +1,133 @@
+"""P1 and Mo5: the training loop learns, is deterministic, guards against divergence, and a
+model that does not beat the baseline is refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig
+
+from {{ cookiecutter.package_name }}.config import (
+    Optimizer,
+    Task,
+    TrainConfig,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    BelowBaselineError,
+)
+from {{ cookiecutter.package_name }}.models import (
+    LinearModel,
+)
+from {{ cookiecutter.package_name }}.train import (
+    train,
+)
+from {{ cookiecutter.package_name }}.training.loop import (
+    TrainingDivergedError,
+    pick_device,
+    train_network,
+)
+
+
+def separable(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two classes split by a line, so a linear model must learn them."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=generator)
+    return x, (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+
+
+def fit(cfg: TrainConfig, seed: int = 0):
+    x, y = separable(seed=seed)
+    torch.manual_seed(cfg.seed)
+    return train_network(
+        LinearModel(3, 2), Task.binary_classification, x[:300], y[:300], x[300:], y[300:], cfg
+    )
+
+
+@pytest.mark.parametrize("optimizer", list(Optimizer), ids=lambda o: o.value)
+def test_every_optimizer_learns_a_separable_problem(optimizer: Optimizer) -> None:
+    """SGD with momentum, Adam and AdamW all bring the loss well down on easy data."""
+    model, history = fit(TrainConfig(optimizer=optimizer, lr=0.1, epochs=20, patience=0))
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    x, y = separable(seed=1)
+    assert (model(x).argmax(1) == y).float().mean() > 0.9
+
+
+def test_same_seed_same_result() -> None:
+    """I1: the same seed and config give identical weights and losses on CPU."""
+    first, history_1 = fit(TrainConfig(epochs=5))
+    second, history_2 = fit(TrainConfig(epochs=5))
+    assert history_1.train_loss == history_2.train_loss
+    for a, b in zip(first.parameters(), second.parameters(), strict=True):
+        assert torch.equal(a, b)
+    _, history_3 = fit(TrainConfig(epochs=5, seed=1))
+    assert history_3.train_loss != history_1.train_loss
+
+
+def test_divergence_stops_with_epoch_and_step() -> None:
+    """A non-finite loss stops training and names the epoch, the step and the learning rate."""
+    with pytest.raises(TrainingDivergedError) as caught:
+        fit(TrainConfig(optimizer=Optimizer.sgd, lr=1e38, grad_clip=None, epochs=5))
+    message = str(caught.value)
+    assert "epoch" in message
+    assert "step" in message
+    assert "train.lr" in message
+
+
+def test_early_stopping_keeps_the_best_epoch() -> None:
+    """Training stops after ``patience`` epochs without improvement and keeps the best weights."""
+    _, history = fit(TrainConfig(lr=0.5, epochs=200, patience=3))
+    assert history.stopped_early
+    assert len(history.val_loss) == history.best_epoch + 4
+    assert min(history.val_loss) == history.val_loss[history.best_epoch]
+
+
+def test_l1_penalty_shrinks_weights() -> None:
+    """A strong L1 penalty drives the useless third input's weight towards zero."""
+    plain, _ = fit(TrainConfig(epochs=30, patience=0))
+    sparse, _ = fit(TrainConfig(epochs=30, patience=0, l1=0.05))
+    assert sparse.layer.weight.abs().sum() < plain.layer.weight.abs().sum()
+
+
+def test_auto_device_is_cpu_without_cuda() -> None:
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_linear_model_beats_the_baseline_and_logs_curves(
+    compose_cfg: Callable[..., DictConfig], data_overrides: Callable[..., list[str]]
+) -> None:
+    """P1: the default linear model beats the baseline on the sample; per-epoch losses and the
+    baseline's metrics are in the run."""
+    cfg = compose_cfg(*data_overrides(rows=1500), "train.epochs=8")
+    metrics = train(cfg)
+    deltas = {k: v for k, v in metrics.items() if k.startswith("delta/")}
+    assert deltas
+    assert all(value > 0 for value in deltas.values()), deltas
+    client = MlflowClient(mlflow.get_tracking_uri())
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    curve = client.get_metric_history(run.info.run_id, "train/loss")
+    assert [m.step for m in curve] == list(range(len(curve)))
+    assert any(key.startswith("baseline/val/") for key in run.data.metrics)
+
+
+def test_model_below_baseline_fails_the_run_and_writes_nothing(
+    compose_cfg: Callable[..., DictConfig], data_overrides: Callable[..., list[str]]
+) -> None:
+    """A model that does not beat the baseline by the required margin (here one no model can
+    clear) ends the run FAILED with the reason, and no metrics file is written."""
+    cfg = compose_cfg(*data_overrides(), "train.epochs=2", "train.baseline_margin=10")
+    with pytest.raises(BelowBaselineError, match="beats baseline"):
+        train(cfg)
+    client = MlflowClient(mlflow.get_tracking_uri())
+    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FAILED"
+    assert "baseline" in run.data.tags["failure.reason"]
+    assert not Path(cfg.paths.output_dir, "metrics.json").exists()
+    assert json.loads(json.dumps(run.data.metrics))  # the numbers that failed are kept
