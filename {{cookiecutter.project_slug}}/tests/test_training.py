@@ -121,7 +121,7 @@ def test_model_below_baseline_fails_the_run_and_writes_nothing(
 ) -> None:
     """A model that does not beat the baseline by the required margin (here one no model can
     clear) ends the run FAILED with the reason, and no metrics file is written."""
-    cfg = compose_cfg(*data_overrides(), "train.epochs=2", "train.baseline_margin=10")
+    cfg = compose_cfg(*data_overrides(), "train.epochs=2", "train.baseline_margin=1e9")
     with pytest.raises(BelowBaselineError, match="beats baseline"):
         train(cfg)
     client = MlflowClient(mlflow.get_tracking_uri())
