@@ -234,6 +234,11 @@ class RunRecorder:
             )
             mlflow.log_input(dataset, context=context)
 
+    def log_advice(self, advice: Any, losses: list[float]) -> None:
+        """The training advisor's verdict (T1-T7) as tags and a short markdown artifact."""
+        mlflow.set_tags({"advisor.verdict": advice.verdict, "advisor.practice": advice.practice})
+        mlflow.log_text(advice.markdown(losses), "advisor.md")
+
     def log_epoch(self, epoch: int, values: Mapping[str, float]) -> None:
         """One epoch's metrics, sent at once as one batch (the UI shows curves as they grow)."""
         self.log_metrics(values, step=epoch)

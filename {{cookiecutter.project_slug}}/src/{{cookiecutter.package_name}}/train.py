@@ -36,6 +36,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .evaluation.metrics import evaluate
     from .models import build_model, fit_baseline
     from .tracking import tracked_run
+    from .training.advisor import advise
     from .training.loop import train_network
 
     data, task = cfg.data, cfg.data.task
@@ -56,9 +57,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if cfg.model.name != "baseline":
             torch.manual_seed(cfg.train.seed)
             net = build_model(cfg.model, task, parts["train"][0].shape[1], encoding.n_outputs)
-            model, _ = train_network(
+            model, history = train_network(
                 net, task, *parts["train"], *parts["val"], cfg.train, on_epoch=run.log_epoch
             )
+            advice = advise(
+                history.train_loss, cfg.train.lr, cfg.train.batch_size, history.stopped_early
+            )
+            run.log_advice(advice, history.train_loss)
+            log.info("%s", advice.line())
         metrics = evaluate(model, task, *parts["val"], "val") | evaluate(
             model, task, *parts["test"], "test"
         )
