@@ -53,10 +53,18 @@ def ours() -> float:
     from rich import progress
 
     original = progress.Progress
-    progress.Progress = lambda **kw: original(console=progress.Console(file=io.StringIO(), force_terminal=True), **kw)
+    progress.Progress = lambda **kw: original(
+        console=progress.Console(file=io.StringIO(), force_terminal=True), **kw
+    )
     start = time.perf_counter()
     loop.train_network(
-        network(), config.Task.binary_classification, x, y, x_val, y_val, cfg,
+        network(),
+        config.Task.binary_classification,
+        x,
+        y,
+        x_val,
+        y_val,
+        cfg,
         on_epoch=lambda epoch, values: logged.append(values),
     )
     elapsed = time.perf_counter() - start
@@ -76,7 +84,11 @@ def dataloader() -> float:
     return time.perf_counter() - start
 
 
-cases = {"forward+backward floor": floor, "train_network (ours)": ours, "DataLoader(TensorDataset)": dataloader}
+cases = {
+    "forward+backward floor": floor,
+    "train_network (ours)": ours,
+    "DataLoader(TensorDataset)": dataloader,
+}
 ours()  # warm-up: first optimizer construction imports torch._dynamo
 samples: dict[str, list[float]] = {name: [] for name in cases}
 for _ in range(repeats):

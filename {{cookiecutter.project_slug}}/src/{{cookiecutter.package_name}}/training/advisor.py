@@ -70,13 +70,13 @@ def advise(losses: list[float], lr: float, batch_size: int, stopped_early: bool 
             return Advice(
                 "noisy_small_batch",
                 "T7",
-                f"the loss rose in {rises:.0%} of epochs with train.batch_size={batch_size}: raise "
+                f"the loss rose in {100 * rises:.0f} % of epochs with train.batch_size={batch_size}: raise "
                 "the batch size; a lower rate with more steps or a larger batch also works (T6)",
             )
         return Advice(
             "noisy",
             "T5",
-            f"the loss rose in {rises:.0%} of epochs: lower train.lr (now {lr:g}); with a lower "
+            f"the loss rose in {100 * rises:.0f} % of epochs: lower train.lr (now {lr:g}); with a lower "
             "rate, give it more epochs (T6)",
         )
     drop = (first - last) / max(abs(first), 1e-12)
@@ -91,7 +91,7 @@ def advise(losses: list[float], lr: float, batch_size: int, stopped_early: bool 
         return Advice(
             "too_slow",
             "T3",
-            f"the loss fell only {drop:.1%} over {len(losses)} epochs: raise train.lr (now {lr:g}); "
+            f"the loss fell only {100 * drop:.1f} % over {len(losses)} epochs: raise train.lr (now {lr:g}); "
             "if a higher rate makes it bounce, the rate was already too high (T4)",
         )
     tail = max(2, math.ceil(len(losses) * TAIL))
@@ -101,6 +101,8 @@ def advise(losses: list[float], lr: float, batch_size: int, stopped_early: bool 
         return Advice(
             "still_falling",
             "T2",
-            f"the loss still falls {per_epoch:.1%} per epoch at the end: raise train.epochs",
+            f"the loss still falls {100 * per_epoch:.1f} % per epoch at the end: raise train.epochs",
         )
-    return Advice("converged", "T1", f"the loss fell {drop:.0%} and levelled off: converged")
+    return Advice(
+        "converged", "T1", f"the loss fell {100 * drop:.0f} % and levelled off: converged"
+    )
