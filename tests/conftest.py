@@ -60,6 +60,7 @@ COMMON_FILES = frozenset(
         "src/{pkg}/evaluation/__init__.py",
         "src/{pkg}/evaluation/gate.py",
         "src/{pkg}/evaluation/metrics.py",
+        "src/{pkg}/evaluation/plots.py",
         "src/{pkg}/models/__init__.py",
         "src/{pkg}/models/baseline.py",
         "src/{pkg}/models/linear.py",

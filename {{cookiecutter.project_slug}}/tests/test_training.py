@@ -114,6 +114,13 @@ def test_linear_model_beats_the_baseline_and_logs_curves(
     curve = client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in curve] == list(range(len(curve)))
     assert any(key.startswith("baseline/val/") for key in run.data.metrics)
+    plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    outcome = (
+        "plots/residuals.png" if cfg.data.task is Task.regression else "plots/confusion_matrix.png"
+    )
+    assert plots == {"plots/learning_curves.png", outcome}
+    assert run.data.tags["advisor.verdict"]
+    assert "advisor.md" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
 
 def test_model_below_baseline_fails_the_run_and_writes_nothing(

@@ -239,6 +239,13 @@ class RunRecorder:
         mlflow.set_tags({"advisor.verdict": advice.verdict, "advisor.practice": advice.practice})
         mlflow.log_text(advice.markdown(losses), "advisor.md")
 
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        """Store a matplotlib figure as a PNG artifact, then free it."""
+        import matplotlib.pyplot as plt
+
+        mlflow.log_figure(figure, artifact_file)
+        plt.close(figure)
+
     def log_epoch(self, epoch: int, values: Mapping[str, float]) -> None:
         """One epoch's metrics, sent at once as one batch (the UI shows curves as they grow)."""
         self.log_metrics(values, step=epoch)

@@ -32,8 +32,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .data.schema import load_contract
     from .data.split import split_frame
     from .data.tensors import TargetEncoding, to_tensors
+    from .evaluation import plots
     from .evaluation.gate import baseline_delta, require_beats_baseline
-    from .evaluation.metrics import evaluate
+    from .evaluation.metrics import evaluate, outcome_plot
     from .models import build_model, fit_baseline
     from .tracking import tracked_run
     from .training.advisor import advise
@@ -65,12 +66,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
             )
             run.log_advice(advice, history.train_loss)
             log.info("%s", advice.line())
+            run.log_figure(
+                plots.learning_curves(history.train_loss, history.val_loss, history.best_epoch),
+                "plots/learning_curves.png",
+            )
         metrics = evaluate(model, task, *parts["val"], "val") | evaluate(
             model, task, *parts["test"], "test"
         )
         metrics |= evaluate(baseline, task, *parts["val"], "baseline/val")
         metrics |= baseline_delta(metrics, task)
         run.log_metrics(metrics)
+        run.log_figure(*outcome_plot(model, task, *parts["val"], encoding.classes))
         if cfg.model.name != "baseline" and cfg.train.require_beats_baseline:
             require_beats_baseline(metrics, task, cfg.train.baseline_margin, cfg.model.name)
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")

@@ -53,3 +53,18 @@ def evaluate(
     outputs = torch.softmax(raw, dim=1) if task.is_classification else raw
     scores = compute_metrics(task, y.numpy(), outputs.numpy())
     return {f"{prefix}/{name}": value for name, value in scores.items()}
+
+
+def outcome_plot(
+    model: torch.nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, classes: tuple[str, ...]
+) -> tuple[object, str]:
+    """The validation picture for ``task``: a confusion matrix, or residuals for regression."""
+    from . import plots
+
+    with torch.no_grad():
+        raw = model(x).double().numpy()
+    if task.is_classification:
+        return plots.confusion_matrix(
+            y.numpy(), raw.argmax(axis=1), list(classes)
+        ), "plots/confusion_matrix.png"
+    return plots.residuals(y.numpy(), raw.reshape(-1)), "plots/residuals.png"
