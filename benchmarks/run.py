@@ -85,7 +85,10 @@ def bench_suite(project: Path, repeats: int) -> dict[str, list[float]]:
     return interleaved(
         {
             "pytest (whole suite)": lambda: timed(pytest, project),
-            'pytest -m "not slow"': lambda: timed([*pytest, "-m", "not slow"], project),
+            "pytest -n auto (make test)": lambda: timed([*pytest, "-n", "auto"], project),
+            'pytest -n auto -m "not slow"': lambda: timed(
+                [*pytest, "-n", "auto", "-m", "not slow"], project
+            ),
         },
         repeats,
     )
