@@ -135,16 +135,21 @@ print(json.dumps({{"1,000 x log_metric": single, "1 x log_batch(1,000)": batch}}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench_validation(project: Path, repeats: int) -> tuple[dict[str, list[float]], str]:
-    """Issue 3's budget: validating 1M x 24 within 3x one numpy pass; also its peak memory."""
+def run_script(name: str, project: Path, *args: str) -> object:
+    """Run ``benchmarks/<name>`` with the baked project's ``src`` on the path; its JSON output."""
     done = subprocess.run(
-        [PYTHON, str(Path(__file__).with_name("validation.py")), PACKAGE, "1000000", str(repeats)],
+        [PYTHON, str(Path(__file__).with_name(name)), PACKAGE, *args],
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "PYTHONPATH": str(project / "src")},
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_validation(project: Path, repeats: int) -> tuple[dict[str, list[float]], str]:
+    """Issue 3's budget: validating 1M x 24 within 3x one numpy pass; also its peak memory."""
+    result = run_script("validation.py", project, "1000000", str(repeats))
     note = (
         f"Peak memory traced during one validation: {result['peak_mb']:.0f} MiB, for a "
         f"{result['frame_mb']:.0f} MiB table."
@@ -154,14 +159,7 @@ def bench_validation(project: Path, repeats: int) -> tuple[dict[str, list[float]
 
 def bench_training(project: Path, repeats: int) -> dict[str, list[float]]:
     """Issue 4's budget: our loop within 1.35x forward+backward, against the DataLoader loop."""
-    done = subprocess.run(
-        [PYTHON, str(Path(__file__).with_name("training.py")), PACKAGE, "300000", str(repeats)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(project / "src")},
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_script("training.py", project, "300000", str(repeats))
 
 
 def machine() -> list[str]:

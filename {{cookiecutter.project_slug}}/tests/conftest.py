@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import mlflow
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
@@ -88,3 +89,16 @@ def data_overrides(tmp_path: Path) -> Callable[..., list[str]]:
         ]
 
     return _overrides
+
+
+@pytest.fixture
+def only_run() -> Callable[[DictConfig], mlflow.entities.Run]:
+    """The single run recorded in a config's experiment (each test has its own experiment)."""
+
+    def _only_run(cfg: DictConfig) -> mlflow.entities.Run:
+        client = mlflow.MlflowClient(mlflow.get_tracking_uri())
+        experiment = client.get_experiment_by_name(cfg.tracking.experiment)
+        (run,) = client.search_runs([experiment.experiment_id])
+        return run
+
+    return _only_run

@@ -59,7 +59,10 @@ def test_typo_in_an_override_fails_naming_the_key(tmp_path: Path) -> None:
 
 
 def test_bad_input_exits_2_with_one_line_and_a_failed_run(
-    compose_cfg: Callable[..., DictConfig], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    compose_cfg: Callable[..., DictConfig],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """The entry point turns a missing data file into exit code 2 and one ``error:`` line on
     stderr (no traceback), after the run was recorded FAILED. (``main.__wrapped__`` is the
@@ -75,9 +78,7 @@ def test_bad_input_exits_2_with_one_line_and_a_failed_run(
         "no such file; run `make data` or fix data.path"
     ]
     assert "Traceback" not in err
-    client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (run,) = client.search_runs([experiment.experiment_id])
+    run = only_run(cfg)
     assert run.info.status == "FAILED"
 
 

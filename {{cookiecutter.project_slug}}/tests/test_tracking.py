@@ -94,14 +94,14 @@ def test_successful_run_records_provenance(
     assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5)]
 
 
-def test_failing_run_is_recorded_failed_with_reason(compose_cfg: Callable[..., DictConfig]) -> None:
+def test_failing_run_is_recorded_failed_with_reason(
+    compose_cfg: Callable[..., DictConfig], only_run: Callable[..., mlflow.entities.Run]
+) -> None:
     """An exception ends the run FAILED, tags the reason, stores the traceback, and re-raises."""
     cfg = compose_cfg()
     with pytest.raises(RuntimeError, match="upstream table vanished"), tracked_run(cfg, "unit"):
         raise RuntimeError("upstream table vanished")
-    client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (record,) = client.search_runs([experiment.experiment_id])
+    record = only_run(cfg)
     assert record.info.status == "FAILED"
     assert record.data.tags["failure.reason"] == "RuntimeError: upstream table vanished"
     text = (

@@ -30,17 +30,12 @@ from {{ cookiecutter.package_name }}.train import (
 )
 
 
-def only_run(cfg: DictConfig) -> mlflow.entities.Run:
-    """The single run recorded in this test's experiment."""
-    client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (run,) = client.search_runs([experiment.experiment_id])
-    return run
-
-
 @pytest.mark.parametrize("task", list(Task), ids=lambda t: t.value)
 def test_train_records_a_finished_run(
-    compose_cfg: Callable[..., DictConfig], data_overrides: Callable[..., list[str]], task: Task
+    compose_cfg: Callable[..., DictConfig],
+    data_overrides: Callable[..., list[str]],
+    task: Task,
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """Metrics are returned, logged to a FINISHED run and written to the output directory."""
     overrides = data_overrides(task)
@@ -70,7 +65,9 @@ def test_train_is_deterministic(
 
 
 def test_missing_data_file_fails_the_run_with_its_reason(
-    compose_cfg: Callable[..., DictConfig], tmp_path: Path
+    compose_cfg: Callable[..., DictConfig],
+    tmp_path: Path,
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """A wrong data path raises a DataError naming the file and leaves the run FAILED."""
     missing = tmp_path / "nowhere.csv"
@@ -84,7 +81,9 @@ def test_missing_data_file_fails_the_run_with_its_reason(
 
 
 def test_missing_target_column_fails_the_run(
-    compose_cfg: Callable[..., DictConfig], small_sample: Callable[..., Path]
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """A target the schema does not declare fails the run (FAILED), naming the column."""
     cfg = compose_cfg(f"data.path={small_sample()}", "data.target=no_such_column")
@@ -95,7 +94,10 @@ def test_missing_target_column_fails_the_run(
 
 
 def test_bad_data_stops_training_before_anything_is_written(
-    compose_cfg: Callable[..., DictConfig], small_sample: Callable[..., Path], tmp_path: Path
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    tmp_path: Path,
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """Data that breaks its schema ends the run FAILED with the report attached, before a
     model or metrics file is written (P2)."""

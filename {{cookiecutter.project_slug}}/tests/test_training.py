@@ -99,7 +99,9 @@ def test_auto_device_is_cpu_without_cuda() -> None:
 
 
 def test_linear_model_beats_the_baseline_and_logs_curves(
-    compose_cfg: Callable[..., DictConfig], data_overrides: Callable[..., list[str]]
+    compose_cfg: Callable[..., DictConfig],
+    data_overrides: Callable[..., list[str]],
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """P1: the default linear model beats the baseline on the sample; per-epoch losses and the
     baseline's metrics are in the run."""
@@ -109,8 +111,7 @@ def test_linear_model_beats_the_baseline_and_logs_curves(
     assert deltas
     assert all(value > 0 for value in deltas.values()), deltas
     client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (run,) = client.search_runs([experiment.experiment_id])
+    run = only_run(cfg)
     curve = client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in curve] == list(range(len(curve)))
     assert any(key.startswith("baseline/val/") for key in run.data.metrics)
@@ -124,16 +125,16 @@ def test_linear_model_beats_the_baseline_and_logs_curves(
 
 
 def test_model_below_baseline_fails_the_run_and_writes_nothing(
-    compose_cfg: Callable[..., DictConfig], data_overrides: Callable[..., list[str]]
+    compose_cfg: Callable[..., DictConfig],
+    data_overrides: Callable[..., list[str]],
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """A model that does not beat the baseline by the required margin (here one no model can
     clear) ends the run FAILED with the reason, and no metrics file is written."""
     cfg = compose_cfg(*data_overrides(), "train.epochs=2", "train.baseline_margin=1e9")
     with pytest.raises(BelowBaselineError, match="beats baseline"):
         train(cfg)
-    client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (run,) = client.search_runs([experiment.experiment_id])
+    run = only_run(cfg)
     assert run.info.status == "FAILED"
     assert "baseline" in run.data.tags["failure.reason"]
     assert not Path(cfg.paths.output_dir, "metrics.json").exists()

@@ -13,7 +13,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 from {{ cookiecutter.package_name }}.config import (
@@ -171,6 +170,7 @@ def test_validate_stage_records_a_failed_run_and_exits_2(
     clean: pd.DataFrame,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """``validate`` on bad data: exit 2, every problem on stderr, a FAILED run with the report,
     and the JSON report next to the run log."""
@@ -186,9 +186,7 @@ def test_validate_stage_records_a_failed_run_and_exits_2(
     assert f"{bad}: column 'age_years'" in err
     assert f"{bad}: column 'region'" in err
     assert Path(cfg.paths.output_dir, "validation.json").exists()
-    client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (run,) = client.search_runs([experiment.experiment_id])
+    run = only_run(cfg)
     assert run.info.status == "FAILED"
     assert run.data.tags["stage"] == "validate"
     assert run.data.metrics["validation/failures"] == 2
@@ -215,7 +213,10 @@ def test_drafted_schema_accepts_its_own_data_and_keeps_the_magic_value(
 
 
 def test_schema_change_since_training_is_reported_by_name(
-    compose_cfg: Callable[..., DictConfig], small_sample: Callable[..., Path], tmp_path: Path
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    tmp_path: Path,
+    only_run: Callable[..., mlflow.entities.Run],
 ) -> None:
     """F4: validating new data against the run a model was trained on names the new, missing
     and retyped columns."""
@@ -226,9 +227,7 @@ def test_schema_change_since_training_is_reported_by_name(
     path = small_sample()
     cfg = compose_cfg(f"data.path={path}")
     train(cfg)
-    client = MlflowClient(mlflow.get_tracking_uri())
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (trained,) = client.search_runs([experiment.experiment_id])
+    trained = only_run(cfg)
     changed = pd.read_csv(path).drop(columns=["device"]).assign(loyalty_points=1)
     changed["tenure_months"] = changed["tenure_months"].astype(float)
     changed_path = tmp_path / "changed.csv"
