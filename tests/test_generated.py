@@ -209,7 +209,7 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
     drafted = run([PYTHON, "-m", f"{module}.infer_schema", str(new_csv)], project, env=env)
     assert drafted.returncode == 0, drafted.stderr
     schema = project / "schemas" / "farm.yaml"
-    assert "TODO" in schema.read_text()
+    assert "FILL IN" in schema.read_text()
     overrides = [
         f"data.path={new_csv}",
         f"data.schema={schema}",

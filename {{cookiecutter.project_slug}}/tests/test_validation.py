@@ -209,7 +209,7 @@ def test_drafted_schema_accepts_its_own_data_and_keeps_the_magic_value(
     assert draft.columns["region"].categories is not None
     _, report = validate_frame(clean, draft, "f.csv")
     assert report.ok, report.render()
-    assert "TODO" in render_draft(draft, "f.csv")
+    assert "FILL IN" in render_draft(draft, "f.csv")
 
 
 def test_schema_change_since_training_is_reported_by_name(

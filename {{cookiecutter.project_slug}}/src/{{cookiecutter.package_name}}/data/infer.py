@@ -46,7 +46,7 @@ def draft_spec(frame: pd.DataFrame) -> SchemaSpec:
     for name, values in frame.items():
         name = str(name)
         nullable = bool(values.isna().any())
-        spec = ColumnSpec(description="TODO: what this column means", nullable=nullable)
+        spec = ColumnSpec(description="FILL IN: what this column means", nullable=nullable)
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             whole = bool((values.dropna() % 1 == 0).all())
             spec.kind = Kind.integer if whole else Kind.float
@@ -89,7 +89,7 @@ def render_draft(spec: SchemaSpec, source: str) -> str:
     lines = [
         f"# DRAFT schema inferred from {source} by `make infer-schema`.",
         "# Review every column before committing (P5), then point data.schema at this file:",
-        "#  - replace each TODO description with one line a newcomer understands (F2), add units;",
+        "#  - replace each "FILL IN" description with one line a newcomer understands (F2), add units;",
         "#  - widen min/max from the observed values to what is plausible;",
         "#  - check proposed magic_values (F3): values that mean 'unknown', not real numbers;",
         "#  - set data.target and data.task in configs/data/; the target's role is set from there.",
