@@ -89,7 +89,7 @@ def render_draft(spec: SchemaSpec, source: str) -> str:
     lines = [
         f"# DRAFT schema inferred from {source} by `make infer-schema`.",
         "# Review every column before committing (P5), then point data.schema at this file:",
-        "#  - replace each "FILL IN" description with one line a newcomer understands (F2), add units;",
+        "#  - replace each 'FILL IN' description with one line a newcomer understands (F2), add units;",
         "#  - widen min/max from the observed values to what is plausible;",
         "#  - check proposed magic_values (F3): values that mean 'unknown', not real numbers;",
         "#  - set data.target and data.task in configs/data/; the target's role is set from there.",
