@@ -208,6 +208,10 @@ class RunRecorder:
         """Store ``text`` as an artifact of this run (a report, a fitted pipeline, ...)."""
         mlflow.log_text(text, artifact_file)
 
+    def compare_with(self, run_id: str, current: Mapping[str, Any], spec: Any) -> list[Any]:
+        """F4 warnings: how ``current`` data differs from what run ``run_id`` trained on."""
+        return compare_with_run(run_id, current, spec)
+
     def log_data(
         self, frame: Any, report: Any, spec: Any, context: str, fingerprint: Mapping[str, Any]
     ) -> None:

@@ -25,21 +25,18 @@ def validate(cfg: DictConfig) -> str:
     Raises :class:`~{{ cookiecutter.package_name }}.data.validation.DataValidationError` (with
     the full report) when any check fails; the MLflow run is then FAILED with the report attached.
     """
-    from .data.io import read_table
-    from .data.load import fingerprint
+    from .data.load import inspect_table
     from .data.schema import load_contract
-    from .data.validation import DataValidationError, validate_frame, write_report
-    from .tracking import compare_with_run, tracked_run
+    from .data.validation import DataValidationError, write_report
+    from .tracking import tracked_run
 
     data = cfg.data
     with tracked_run(cfg, stage="validate", run_name="validate") as run:
         spec = load_contract(data.schema, data.target, data.task)
-        frame = read_table(data.path)
-        _, report = validate_frame(frame, spec, str(data.path))
-        if data.reference_run:
-            report.warnings += compare_with_run(data.reference_run, fingerprint(frame), spec)
+        _, report = inspect_table(
+            data.path, spec, run, "validate", reference_run=data.reference_run
+        )
         write_report(report, Path(cfg.paths.output_dir))
-        run.log_data(frame, report, spec, "validate", fingerprint(frame))
         run.log_metrics(
             {
                 "validation/failures": len(report.failures),

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .io import read_table
 from .schema import SchemaSpec
-from .validation import DataValidationError, validate_frame
+from .validation import DataValidationError, ValidationReport, validate_frame
 
 
 def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
@@ -23,16 +23,31 @@ def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def inspect_table(
+    path: str | Path,
+    spec: SchemaSpec,
+    run: Any,
+    context: str,
+    serving: bool = False,
+    reference_run: str | None = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Read ``path`` and validate it; with ``reference_run``, also report how its columns and
+    schema differ from that run's training data (F4). The report and the fingerprint are
+    recorded on ``run``; failed checks are left to the caller."""
+    frame = read_table(path)
+    checked, report = validate_frame(frame, spec, str(path), serving=serving)
+    current = fingerprint(frame)
+    if reference_run:
+        report.warnings += run.compare_with(reference_run, current, spec)
+    run.log_data(frame, report, spec, context, current)
+    return checked, report
+
+
 def load_validated(
     path: str | Path, spec: SchemaSpec, run: Any, context: str, serving: bool = False
 ) -> pd.DataFrame:
-    """Read ``path``, validate it, record report and fingerprint on ``run``; raise on failure.
-
-    The report and fingerprint are recorded before raising, so a FAILED run shows why.
-    """
-    frame = read_table(path)
-    checked, report = validate_frame(frame, spec, str(path), serving=serving)
-    run.log_data(frame, report, spec, context, fingerprint(frame))
+    """:func:`inspect_table`, raising on any failed check, so a FAILED run shows why."""
+    checked, report = inspect_table(path, spec, run, context, serving)
     if not report.ok:
         raise DataValidationError(report)
     return checked
