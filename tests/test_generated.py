@@ -115,6 +115,58 @@ def test_typo_and_forced_failure_from_the_command_line(project: Path) -> None:
     assert "/no/such/file.csv" in rows[0][1]
 
 
+def champion_version(project: Path) -> tuple[str, str | None]:
+    """The registry's champion version of the bake's model, and the version it replaced."""
+    with sqlite3.connect(project / "mlflow.db") as db:
+        ((version,),) = db.execute(
+            "select version from registered_model_aliases "
+            "where name = 'my_ml_project' and alias = 'champion'"
+        ).fetchall()
+        previous = db.execute(
+            "select value from model_version_tags where name = 'my_ml_project' "
+            "and version = ? and key = 'champion.previous'",
+            (version,),
+        ).fetchall()
+    return str(version), previous[0][0] if previous else None
+
+
+def test_train_predict_evaluate_promote_and_rollback(project: Path, tmp_path: Path) -> None:
+    """Issue 4's acceptance, as a new user, after the pipeline test trained the linear model:
+    the MLP beats the baseline too; `predict` scores the shipped new rows; `evaluate` works by
+    alias; a model forced below the baseline exits 3 and the champion does not move; `rollback`
+    steps the champion back (or, with no earlier champion, refuses with exit 2)."""
+    module = "my_ml_project"
+    env = {"PYTHONPATH": str(project / "src")}
+    mlp = run([PYTHON, "-m", f"{module}.train", "model=mlp"], project, env=env)
+    assert mlp.returncode == 0, mlp.stderr[-3000:]
+    assert "registered my_ml_project v2" in mlp.stderr
+
+    predicted = run([PYTHON, "-m", f"{module}.predict"], project, env=env)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    lines = (project / "data/predictions/new_batch.csv").read_text().splitlines()
+    assert lines[0].startswith("customer_id,prediction") and len(lines) == 501
+
+    evaluated = run(
+        [PYTHON, "-m", f"{module}.evaluate", "evaluate.model=champion"], project, env=env
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert "champion on test" in evaluated.stdout
+
+    champion = champion_version(project)
+    forced = run([PYTHON, "-m", f"{module}.train", "train.baseline_margin=100"], project, env=env)
+    assert forced.returncode == 3
+    assert "check 'beats baseline' failed" in forced.stderr
+    assert champion_version(project) == champion
+
+    rolled = run([PYTHON, "-m", f"{module}.rollback"], project, env=env)
+    previous = champion[1]
+    if previous is None:  # the linear model stayed champion: nothing earlier to go back to
+        assert rolled.returncode == 2 and "first champion" in rolled.stderr
+    else:
+        assert rolled.returncode == 0, rolled.stderr[-3000:]
+        assert champion_version(project)[0] == previous
+
+
 def test_editable_install_works(tmp_path: Path) -> None:
     """``pip install -e ".[dev]"`` succeeds and the CLI runs from anywhere once installed.
 

@@ -39,18 +39,18 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
 
 
-@pytest.fixture
-def compose_cfg(
-    tmp_path: Path, tracking_uri: str, request: pytest.FixtureRequest
-) -> Callable[..., DictConfig]:
-    """Compose ``config.yaml`` with overrides, writing outputs and runs under ``tmp_path``."""
-    experiment = "test-" + "".join(c if c.isalnum() else "-" for c in request.node.name)
+@pytest.fixture(scope="session")
+def compose_in(tracking_uri: str) -> Callable[..., DictConfig]:
+    """Compose ``config.yaml`` with overrides, writing outputs, checkpoints and runs under
+    ``directory``, runs in experiment ``name`` and models under registered name ``name``."""
 
-    def _compose(*overrides: str) -> DictConfig:
+    def _compose(directory: Path, name: str, *overrides: str) -> DictConfig:
         base = [
-            f"paths.output_dir={tmp_path / 'output'}",
+            f"paths.output_dir={directory / 'output'}",
+            f"paths.checkpoint_dir={directory / 'checkpoints'}",
             f"tracking.uri={tracking_uri}",
-            f"tracking.experiment={experiment}",
+            f"tracking.experiment={name}",
+            f"tracking.model_name={name}",
             "train.epochs=5",  # short training; tests about training set their own
             "train.batch_size=32",
         ]
@@ -58,6 +58,15 @@ def compose_cfg(
             return compose("config", overrides=[*base, *overrides])
 
     return _compose
+
+
+@pytest.fixture
+def compose_cfg(
+    tmp_path: Path, compose_in: Callable[..., DictConfig], request: pytest.FixtureRequest
+) -> Callable[..., DictConfig]:
+    """Compose like the CLI does, with a fresh experiment and registered model per test."""
+    name = "test-" + "".join(c if c.isalnum() else "-" for c in request.node.name)
+    return lambda *overrides: compose_in(tmp_path, name, *overrides)
 
 
 @pytest.fixture

@@ -25,6 +25,9 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.evaluation.metrics import (
     PRIMARY_METRIC,
 )
+from {{ cookiecutter.package_name }}.tracking import (
+    RunRecorder,
+)
 from {{ cookiecutter.package_name }}.train import (
     train,
 )
@@ -52,6 +55,13 @@ def test_train_records_a_finished_run(
     assert run.data.tags["validation.train"] == "passed"
     assert len(run.data.tags["schema.hash"]) == 16
     assert len(run.data.tags["data.train.digest"]) == 16
+    slices = [key for key in run.data.metrics if key.startswith("slice/val/")]
+    for column in cfg.data.slices:  # M6: every slice column has per-value row counts ...
+        assert any(key.startswith(f"slice/val/{column}/") for key in slices)
+    assert any(key.endswith(PRIMARY_METRIC[task]) for key in slices)  # ... and scores
+    artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id)}
+    assert {"slices", "plots", "advisor.md"} <= artifacts
+    assert len(run.outputs.model_outputs) == 1  # the pyfunc model (MLflow 3 logged model)
     written = json.loads(Path(cfg.paths.output_dir, "metrics.json").read_text())
     assert written == pytest.approx(metrics)
 
@@ -62,6 +72,67 @@ def test_train_is_deterministic(
     """Same data, config and seeds give identical metrics."""
     cfg = compose_cfg(f"data.path={small_sample()}")
     assert train(cfg) == train(cfg)
+
+
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    only_run: Callable[..., mlflow.entities.Run],
+) -> None:
+    """Kill training after epoch 2, ``train.resume=true``: the same MLflow run finishes with
+    exactly the metrics of a run never interrupted (weights, optimizer, early-stopping state
+    and RNG states all come back from the checkpoint), and the checkpoint is then removed."""
+    args = (f"data.path={small_sample()}", "model=mlp", "train.epochs=6", "train.patience=0")
+    expected = train(compose_cfg(*args, "tracking.experiment=uninterrupted"))
+    cfg = compose_cfg(*args)
+    log_epoch = RunRecorder.log_epoch
+
+    def killed_after_epoch_2(self: RunRecorder, epoch: int, values: dict[str, float]) -> None:
+        log_epoch(self, epoch, values)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunRecorder, "log_epoch", killed_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    assert only_run(cfg).info.status == "KILLED"
+    assert len(list(Path(cfg.paths.checkpoint_dir).glob("*.pt"))) == 1
+    monkeypatch.undo()
+    assert train(compose_cfg(*args, "train.resume=true")) == expected
+    run = only_run(cfg)
+    assert run.info.status == "FINISHED" and run.data.tags["resumed"] == "true"
+    history = MlflowClient(mlflow.get_tracking_uri()).get_metric_history(
+        run.info.run_id, "train/loss"
+    )
+    assert {m.step for m in history} == set(range(6))
+    assert not list(Path(cfg.paths.checkpoint_dir).glob("*.pt"))
+
+
+def test_resume_without_a_checkpoint_fails_the_run(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    only_run: Callable[..., mlflow.entities.Run],
+) -> None:
+    """``train.resume=true`` with nothing interrupted says so and leaves a FAILED run."""
+    cfg = compose_cfg(f"data.path={small_sample()}", "train.resume=true")
+    with pytest.raises(PipelineError, match="no interrupted run") as caught:
+        train(cfg)
+    assert caught.value.check == "checkpoint exists"
+    assert only_run(cfg).info.status == "FAILED"
+
+
+def test_an_unknown_slice_column_fails_before_training(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    only_run: Callable[..., mlflow.entities.Run],
+) -> None:
+    """M6: ``data.slices`` naming a column the contract lacks fails naming it (FAILED run)."""
+    cfg = compose_cfg(f"data.path={small_sample()}", "data.slices=[region,colour]")
+    with pytest.raises(PipelineError, match="colour") as caught:
+        train(cfg)
+    assert caught.value.check == "slice column declared"
+    assert only_run(cfg).info.status == "FAILED"
 
 
 def test_missing_data_file_fails_the_run_with_its_reason(

@@ -55,6 +55,7 @@ class PathsConfig:
     data_dir: str = MISSING
     log_dir: str = MISSING
     output_dir: str = MISSING
+    checkpoint_dir: str = MISSING
 
 
 @dataclass
@@ -85,6 +86,7 @@ class SampleConfig:
 
     rows: int = 5000
     seed: int = 0
+    batch_rows: int = 500
 
 
 @dataclass
@@ -92,7 +94,9 @@ class DataConfig:
     """The table to learn from, its contract (schema file) and what to predict in it.
 
     ``reference_run``: an MLflow run id whose training data ``validate`` compares against,
-    reporting new, missing or retyped columns and a changed schema (F4).
+    reporting new, missing or retyped columns and a changed schema (F4). ``slices``: columns
+    whose values (quartiles, for numbers) get their own metrics (M6), so a model that is good
+    on average but bad for one group is seen.
     """
 
     path: str = MISSING
@@ -100,6 +104,7 @@ class DataConfig:
     task: Task = MISSING
     target: str = MISSING
     reference_run: str | None = None
+    slices: list[str] = field(default_factory=list)
     split: SplitConfig = field(default_factory=SplitConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -149,7 +154,8 @@ class TrainConfig:
     early when the validation loss has not improved for ``patience`` epochs (0: never), and the
     best epoch's weights are kept. ``grad_clip`` caps the gradient norm (null: no cap).
     With ``require_beats_baseline`` (P1) a model whose validation metric is not better than the
-    baseline's by ``baseline_margin`` ends the run FAILED.
+    baseline's by ``baseline_margin`` ends the run FAILED. The state is checkpointed after every
+    epoch; ``resume`` continues the interrupted run of the same config, in the same MLflow run.
     """
 
     seed: int = 0
@@ -165,6 +171,7 @@ class TrainConfig:
     device: str = "auto"
     require_beats_baseline: bool = True
     baseline_margin: float = 0.0
+    resume: bool = False
 
 
 @dataclass
@@ -176,6 +183,34 @@ class TrackingConfig:
 
     uri: str | None = None
     experiment: str = MISSING
+    model_name: str = MISSING
+
+
+class Split(str, Enum):
+    train = "train"
+    val = "val"
+    test = "test"
+
+
+@dataclass
+class EvaluateConfig:
+    """``evaluate``: which model to score and on which split of ``data.path``.
+
+    ``model`` is a registry alias (``champion``), an MLflow run id, or a model URI. The split is
+    recomputed with the settings the model was trained with, so ``test`` is truly unseen.
+    """
+
+    model: str = "champion"
+    split: Split = Split.test
+
+
+@dataclass
+class PredictConfig:
+    """``predict``: the model, the raw rows to score (no target needed) and where to write."""
+
+    model: str = "champion"
+    input: str = MISSING
+    output: str = MISSING
 
 
 @dataclass
@@ -187,6 +222,8 @@ class Config:
     train: TrainConfig = MISSING
     tracking: TrackingConfig = MISSING
     paths: PathsConfig = MISSING
+    evaluate: EvaluateConfig = MISSING
+    predict: PredictConfig = MISSING
 
 
 SCHEMAS = {
@@ -195,6 +232,8 @@ SCHEMAS = {
     "train": TrainConfig,
     "tracking": TrackingConfig,
     "paths": PathsConfig,
+    "evaluate": EvaluateConfig,
+    "predict": PredictConfig,
 }
 
 

@@ -1,12 +1,15 @@
 """Write the sample data: ``python -m {{ cookiecutter.package_name }}.dataset`` (``make data``).
 
 Deterministic: the same ``data.sample.rows``, ``data.sample.seed`` and ``data.task`` always
-give the same file, described in ``data/README.md``.
+give the same file, described in ``data/README.md``. A second file, ``data/raw/new_batch.csv``,
+holds ``data.sample.batch_rows`` unlabelled rows from the same process (another seed): new
+customers to score with ``make predict``.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -18,11 +21,15 @@ log = logging.getLogger(__name__)
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Generate ``data.sample.rows`` rows for ``data.task`` and write them to ``data.path``."""
+    """Write ``data.sample.rows`` labelled rows to ``data.path`` and a batch of new rows."""
     from .data.sample import write_sample
 
-    path = write_sample(cfg.data.path, cfg.data.sample.rows, cfg.data.sample.seed, cfg.data.task)
-    log.info("wrote %d rows of sample data to %s", cfg.data.sample.rows, path)
+    sample = cfg.data.sample
+    path = write_sample(cfg.data.path, sample.rows, sample.seed, cfg.data.task)
+    log.info("wrote %d rows of sample data to %s", sample.rows, path)
+    batch = Path(cfg.paths.data_dir) / "raw" / "new_batch.csv"
+    write_sample(batch, sample.batch_rows, sample.seed + 1, cfg.data.task, labelled=False)
+    log.info("wrote %d new unlabelled rows to %s", sample.batch_rows, batch)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ from omegaconf import DictConfig
 from .tracking import resolve_tracking_uri
 
 
-def print_metrics(metrics: dict[str, float], cfg: DictConfig) -> None:
+def print_metrics(metrics: dict[str, float], cfg: DictConfig, title: str | None = None) -> None:
     """Print ``metrics`` as an aligned table and the exact ``mlflow ui`` command for this store."""
     width = max(len(name) for name in metrics)
-    print(f"\nMetrics ({cfg.model.name}, task {cfg.data.task.value}):")
+    print(f"\nMetrics ({title or cfg.model.name}, task {cfg.data.task.value}):")
     for name in sorted(metrics, key=lambda n: (not n.startswith("val/"), n)):
         print(f"  {name.ljust(width)}  {metrics[name]:.4f}")
     uri = resolve_tracking_uri(cfg.tracking.uri, Path(cfg.paths.root))

@@ -43,9 +43,12 @@ DB_NAME = "mlflow.db"
 ARTIFACT_DIR = "mlartifacts"
 MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
-# Groups that say where things go, not what is computed: left out of the config hash so the
-# same experiment hashes the same on every machine.
-UNHASHED_GROUPS = ("paths", "tracking")
+# Groups that say where things go or belong to other stages, not what training computes: left
+# out of the config hash so the same experiment hashes the same on every machine.
+UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict")
+# Says how to run, not what: not hashed (a resumed run keeps its checkpoint) and not a param
+# (MLflow refuses to change a param of the run being resumed).
+RESUME_KEY = "resume"
 
 
 class TrackingConfigError(ValueError):
@@ -152,6 +155,8 @@ def config_hash(cfg: DictConfig) -> str:
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(resolved, dict)
     hashed = {key: value for key, value in resolved.items() if key not in UNHASHED_GROUPS}
+    if isinstance(hashed.get("train"), dict):
+        hashed["train"] = {k: v for k, v in hashed["train"].items() if k != RESUME_KEY}
     text = OmegaConf.to_yaml(OmegaConf.create(hashed), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -243,6 +248,18 @@ class RunRecorder:
         mlflow.set_tags({"advisor.verdict": advice.verdict, "advisor.practice": advice.practice})
         mlflow.log_text(advice.markdown(losses), "advisor.md")
 
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Tag this run (links to other runs and models, outcomes)."""
+        mlflow.set_tags({key: str(value) for key, value in tags.items()})
+
+    def log_slices(self, split: str, rows: list[dict[str, Any]], task: Any) -> None:
+        """M6: slice metrics on ``split``, as metrics, a JSON artifact and a markdown table."""
+        from .evaluation.slices import render, slice_scalars
+
+        self.log_metrics(slice_scalars(split, rows, task))
+        mlflow.log_dict({"slices": rows}, f"slices/{split}.json")
+        mlflow.log_text(render(rows, task), f"slices/{split}.md")
+
     def log_figure(self, figure: Any, artifact_file: str) -> None:
         """Store a matplotlib figure as a PNG artifact, then free it."""
         import matplotlib.pyplot as plt
@@ -263,8 +280,12 @@ class RunRecorder:
 
 
 @contextmanager
-def tracked_run(cfg: DictConfig, stage: str, run_name: str | None = None) -> Iterator[RunRecorder]:
+def tracked_run(
+    cfg: DictConfig, stage: str, run_name: str | None = None, resume_run: str | None = None
+) -> Iterator[RunRecorder]:
     """Run one pipeline stage inside an MLflow run that is always closed with the truth.
+
+    ``resume_run`` reopens that (interrupted) run instead of starting a new one.
 
     Success ends the run FINISHED; any exception ends it FAILED (KILLED for Ctrl-C) with the
     reason in the ``failure.reason`` tag and the traceback in ``failure/traceback.txt``, then
@@ -274,12 +295,18 @@ def tracked_run(cfg: DictConfig, stage: str, run_name: str | None = None) -> Ite
     experiment_id = prepare(cfg.tracking, root)
     tags = {"stage": stage, "config.hash": config_hash(cfg), **git_state(root)}
     tags["mlflow.source.git.commit"] = tags["git.commit"]
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+    if resume_run:
+        run = mlflow.start_run(run_id=resume_run)
+        mlflow.set_tags(tags | {"resumed": "true"})
+    else:
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
     recorder = RunRecorder(run.info.run_id, MlflowClient(mlflow.get_tracking_uri()))
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         assert isinstance(resolved, dict)
-        mlflow.log_params(flatten(resolved))
+        params = flatten(resolved)
+        params.pop(f"train.{RESUME_KEY}", None)
+        mlflow.log_params(params)
         mlflow.log_dict(resolved, "config/resolved.yaml")
         mlflow.log_dict({"overrides": hydra_overrides()}, "config/overrides.yaml")
         yield recorder

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
 from .errors import PipelineError, exit_bad_input
@@ -22,7 +24,10 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit ``cfg.model`` on the training split and return its validation and test metrics.
 
-    Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED.
+    Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED, before any
+    model is logged or registered. A model that passes the baseline gate (P1) is logged as a
+    pyfunc that takes raw rows, registered, and made ``champion`` only if it beats the current
+    one (I4).
     """
     # Heavy imports (torch, pandas, mlflow) wait until work starts, so `--help` is instant.
     import torch
@@ -32,17 +37,27 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .data.schema import load_contract
     from .data.split import split_frame
     from .data.tensors import TargetEncoding, to_tensors
-    from .evaluation import plots
     from .evaluation.gate import baseline_delta, require_beats_baseline
-    from .evaluation.metrics import evaluate, outcome_plot
+    from .evaluation.metrics import compute_metrics, evaluate, model_outputs, outcome_plot, prefixed
+    from .evaluation.slices import check_slices, slice_metrics
     from .models import build_model, fit_baseline
-    from .tracking import tracked_run
-    from .training.advisor import advise
+    from .serving import Predictor, log_predictor
+    from .tracking import config_hash, tracked_run
+    from .training.checkpoint import CheckpointFile
     from .training.loop import train_network
 
     data, task = cfg.data, cfg.data.task
-    with tracked_run(cfg, stage="train", run_name=f"train-{cfg.model.name}") as run:
+    checkpoint = CheckpointFile.for_config(
+        cfg.paths.checkpoint_dir, cfg.model.name, config_hash(cfg)
+    )
+    resume = checkpoint.load() if cfg.train.resume and checkpoint.path.is_file() else None
+    with tracked_run(
+        cfg, "train", f"train-{cfg.model.name}", resume_run=resume and resume["run_id"]
+    ) as run:
+        if cfg.train.resume and resume is None:
+            checkpoint.load()  # raises "no checkpoint", inside the run so that it ends FAILED
         spec = load_contract(data.schema, data.target, task)
+        check_slices(list(data.slices), spec, data.schema)
         frame = load_validated(data.path, spec, run, context="train")  # stops here on bad data
         splits = split_frame(frame, spec, data.target, task, data.split, source=data.path)
         features = FeaturePipeline.fit(splits.train, spec, data.features.rare_min_count)
@@ -50,38 +65,86 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log_rare_values(features.rare_values(), data.features.rare_min_count)
         encoding = TargetEncoding.fit(splits.train[data.target], task)
         parts = {
-            name: to_tensors(part, data.target, encoding, features, data.path)
-            for name, part in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+            name: to_tensors(getattr(splits, name), data.target, encoding, features, data.path)
+            for name in ("train", "val", "test")
         }
         baseline = fit_baseline(task, encoding.n_outputs, *parts["train"])
-        model = baseline
+        model: torch.nn.Module = baseline
         if cfg.model.name != "baseline":
             torch.manual_seed(cfg.train.seed)
             net = build_model(cfg.model, task, parts["train"][0].shape[1], encoding.n_outputs)
             model, history = train_network(
-                net, task, *parts["train"], *parts["val"], cfg.train, on_epoch=run.log_epoch
+                net,
+                task,
+                *parts["train"],
+                *parts["val"],
+                cfg.train,
+                on_epoch=run.log_epoch,
+                checkpoint=replace(checkpoint, run_id=run.run_id),
+                resume=resume,
             )
-            advice = advise(
-                history.train_loss, cfg.train.lr, cfg.train.batch_size, history.stopped_early
-            )
-            run.log_advice(advice, history.train_loss)
-            log.info("%s", advice.line())
-            run.log_figure(
-                plots.learning_curves(history.train_loss, history.val_loss, history.best_epoch),
-                "plots/learning_curves.png",
-            )
-        metrics = evaluate(model, task, *parts["val"], "val") | evaluate(
-            model, task, *parts["test"], "test"
-        )
-        metrics |= evaluate(baseline, task, *parts["val"], "baseline/val")
+            report_training(run, history, cfg.train)
+        metrics = evaluate(baseline, task, *parts["val"], "baseline/val")
+        for name in ("val", "test"):
+            x, y = parts[name]
+            outputs = model_outputs(model, task, x)
+            metrics |= prefixed(compute_metrics(task, y.numpy(), outputs), name)
+            rows = slice_metrics(task, getattr(splits, name), list(data.slices), y.numpy(), outputs)
+            run.log_slices(name, rows, task)
         metrics |= baseline_delta(metrics, task)
         run.log_metrics(metrics)
         run.log_figure(*outcome_plot(model, task, *parts["val"], encoding.classes))
         if cfg.model.name != "baseline" and cfg.train.require_beats_baseline:
             require_beats_baseline(metrics, task, cfg.train.baseline_margin, cfg.model.name)
+        meta = {
+            "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
+            "task": task.value,
+            "target": data.target,
+            "split": OmegaConf.to_container(data.split, resolve=True),
+            "slices": list(data.slices),
+        }
+        predictor = Predictor(model, features, encoding, spec, meta)
+        example = splits.val.drop(columns=data.target).head(5)
+        uri = log_predictor(predictor, example)
+        if cfg.model.name != "baseline":
+            promote(run, uri, cfg.tracking.model_name, metrics, task)
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
         Path(cfg.paths.output_dir, "feature_pipeline.json").write_text(features.to_json())
+    checkpoint.remove()
     return metrics
+
+
+def report_training(run: Any, history: Any, train_cfg: DictConfig) -> None:
+    """T1-T7: the advisor's verdict on the loss curve, and the learning curves as a plot."""
+    from .evaluation import plots
+    from .training.advisor import advise
+
+    advice = advise(history.train_loss, train_cfg.lr, train_cfg.batch_size, history.stopped_early)
+    run.log_advice(advice, history.train_loss)
+    log.info("%s", advice.line())
+    run.log_figure(
+        plots.learning_curves(history.train_loss, history.val_loss, history.best_epoch),
+        "plots/learning_curves.png",
+    )
+
+
+def promote(run: Any, uri: str, name: str, metrics: dict[str, float], task: Any) -> None:
+    """I4: register the model; it becomes ``champion`` only if it beats the current one."""
+    from .evaluation.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
+    from .registry import register
+
+    metric = f"val/{PRIMARY_METRIC[task]}"
+    lower = PRIMARY_METRIC[task] in LOWER_IS_BETTER
+    outcome = register(uri, name, metric, metrics[metric], lower)
+    run.set_tags(
+        {
+            "registry.version": outcome.version,
+            "registry.champion": str(outcome.promoted).lower(),
+            "registry.reason": outcome.reason,
+        }
+    )
+    verdict = "is the new champion" if outcome.promoted else "stays a challenger"
+    log.info("registered %s v%s: %s (%s)", name, outcome.version, verdict, outcome.reason)
 
 
 def log_rare_values(rare: dict[str, list[str]], min_count: int) -> None:

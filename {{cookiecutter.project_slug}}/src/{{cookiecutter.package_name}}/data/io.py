@@ -6,6 +6,7 @@ pandas or pyarrow traceback to learn that a path is wrong or a file is not a CSV
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,32 @@ import pandas as pd
 from ..errors import DataError
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def table_format(path: Path) -> str:
+    """``csv`` or ``parquet``, from the extension; anything else names the file and fails."""
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        supported = ", ".join(sorted(READERS))
+        raise DataError(
+            str(path), "file format", f"unsupported extension {path.suffix!r}; use {supported}"
+        )
+    return kind
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV or Parquet, whole or not at all: it goes to a hidden partial file
+    first and is renamed into place, so a crash never leaves half a table at ``path``."""
+    path = Path(path)
+    kind = table_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    if kind == "csv":
+        frame.to_csv(partial, index=False)
+    else:
+        frame.to_parquet(partial, index=False)
+    os.replace(partial, path)
+    return path
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -23,12 +50,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(name, "file exists", "no such file; run `make data` or fix data.path")
     if not path.is_file():
         raise DataError(name, "is a file", "the path is a directory")
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        supported = ", ".join(sorted(READERS))
-        raise DataError(
-            name, "file format", f"unsupported extension {path.suffix!r}; use {supported}"
-        )
+    kind = table_format(path)
     if path.stat().st_size == 0:
         raise DataError(name, "not empty", "the file is empty")
     try:

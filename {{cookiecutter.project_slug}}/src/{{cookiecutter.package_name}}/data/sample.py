@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Task
+from .io import write_table
 
 TARGETS = {
     Task.binary_classification: "churned",
@@ -105,13 +106,10 @@ def _target(frame: pd.DataFrame, task: Task, rng: np.random.Generator) -> np.nda
     return np.round(np.maximum(value + rng.normal(0.0, 60.0, size=rows), 0.0), 2)
 
 
-def write_sample(path: str | Path, rows: int, seed: int, task: Task) -> Path:
-    """Generate the sample and write it as CSV (or Parquet for a ``.parquet`` path)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_sample(path: str | Path, rows: int, seed: int, task: Task, labelled: bool = True) -> Path:
+    """Generate the sample and write it as CSV or Parquet (by the extension); without
+    ``labelled``, the target column is left out, as in rows that arrive for scoring."""
     frame = generate(rows, seed, task)
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
-    return path
+    if not labelled:
+        frame = frame.drop(columns=TARGETS[task])
+    return write_table(frame, path)

@@ -44,15 +44,23 @@ def compute_metrics(task: Task, y_true: np.ndarray, outputs: np.ndarray) -> dict
     return {name: float(value) for name, value in scores.items()}
 
 
+def model_outputs(model: torch.nn.Module, task: Task, x: torch.Tensor) -> np.ndarray:
+    """Class probabilities (classification) or predictions (regression) for a feature matrix."""
+    with torch.no_grad():
+        raw = model(x).double()
+    return (torch.softmax(raw, dim=1) if task.is_classification else raw).numpy()
+
+
+def prefixed(scores: dict[str, float], prefix: str) -> dict[str, float]:
+    """``{"<prefix>/<metric>": value}``: the split (or model) a score belongs to, in its name."""
+    return {f"{prefix}/{name}": value for name, value in scores.items()}
+
+
 def evaluate(
     model: torch.nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, prefix: str
 ) -> dict[str, float]:
     """``{"<prefix>/<metric>": value}`` for ``model`` on one split."""
-    with torch.no_grad():
-        raw = model(x).double()
-    outputs = torch.softmax(raw, dim=1) if task.is_classification else raw
-    scores = compute_metrics(task, y.numpy(), outputs.numpy())
-    return {f"{prefix}/{name}": value for name, value in scores.items()}
+    return prefixed(compute_metrics(task, y.numpy(), model_outputs(model, task, x)), prefix)
 
 
 def outcome_plot(

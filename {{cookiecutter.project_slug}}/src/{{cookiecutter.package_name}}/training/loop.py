@@ -15,13 +15,15 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..config import Optimizer, Task, TrainConfig
 from ..errors import PipelineError
+from .checkpoint import CheckpointFile
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -101,8 +103,15 @@ def train_network(
     y_val: torch.Tensor,
     cfg: TrainConfig,
     on_epoch: EpochCallback | None = None,
+    checkpoint: CheckpointFile | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, History]:
-    """Fit ``net`` with mini-batches; return the best-validation-loss model and its history."""
+    """Fit ``net`` with mini-batches; return the best-validation-loss model and its history.
+
+    With ``checkpoint``, the whole state (weights, optimizer, early-stopping bookkeeping, RNG
+    states) is saved after every epoch; ``resume``, such a saved state, continues from the epoch
+    after it and ends exactly where an uninterrupted run would.
+    """
     from rich.progress import Progress
 
     torch.manual_seed(cfg.seed)
@@ -122,12 +131,24 @@ def train_network(
     optimizer = _optimizer(list(net.parameters()), cfg)
     weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
     history = History()
-    best_state, best_loss, since_best = None, math.inf, 0
+    best_state, best_loss, since_best, start = None, math.inf, 0, 0
+    if resume is not None:
+        net.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        generator.set_state(resume["generator"])
+        torch.set_rng_state(resume["torch_rng"])
+        history = History(**resume["history"])
+        best_state, best_loss, since_best = (
+            resume["best"],
+            resume["best_loss"],
+            resume["since_best"],
+        )
+        start = len(history.train_loss) if not history.stopped_early else cfg.epochs
     n = len(x_train)
     steps = math.ceil(n / cfg.batch_size)
     with Progress(disable=not _show_progress(), transient=True) as progress:
-        bar = progress.add_task("training", total=cfg.epochs)
-        for epoch in range(cfg.epochs):
+        bar = progress.add_task("training", total=cfg.epochs, completed=start)
+        for epoch in range(start, cfg.epochs):
             net.train()
             order = torch.randperm(n, generator=generator).to(device)
             running = torch.zeros((), device=device)
@@ -159,9 +180,22 @@ def train_network(
                 history.best_epoch = epoch
             else:
                 since_best += 1
-                if cfg.patience and since_best >= cfg.patience:
-                    history.stopped_early = True
-                    break
+                history.stopped_early = bool(cfg.patience) and since_best >= cfg.patience
+            if checkpoint is not None:
+                checkpoint.save(
+                    {
+                        "model": net.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "generator": generator.get_state(),
+                        "torch_rng": torch.get_rng_state(),
+                        "history": asdict(history),
+                        "best": best_state,
+                        "best_loss": best_loss,
+                        "since_best": since_best,
+                    }
+                )
+            if history.stopped_early:
+                break
     if best_state is not None:
         net.load_state_dict(best_state)
     net = net.cpu().eval()

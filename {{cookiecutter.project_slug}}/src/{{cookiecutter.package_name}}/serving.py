@@ -1,0 +1,175 @@
+"""The served model: raw rows in, predictions out, through the same feature pipeline as training.
+
+A :class:`Predictor` is everything needed to answer for new rows, saved as plain files (no
+pickle): the network's state dict (loaded with ``weights_only=True``), the fitted feature
+pipeline as JSON, the data contract it was trained under, and a small ``model.json``. MLflow
+logs it wrapped in :class:`PyfuncModel`, so ``mlflow models serve`` / ``mlflow models predict``,
+``predict`` and ``evaluate`` all run the same code. MLflow loads it "from code"
+(``pyfunc_entry.py``), not from a pickle (ML Test Score Mo3: one pipeline for training
+and serving). Serving input is checked against the serving form of the contract (no target)
+before any prediction (Mo2).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+
+from .config import Task
+from .data.features import FeaturePipeline, TransformStats
+from .data.schema import SchemaSpec, load_schema
+from .data.tensors import TargetEncoding
+from .data.validation import ValidationReport, check_frame, validate_frame
+from .errors import PipelineError
+from .models import build_model
+from .training.loop import Rescaled
+
+NETWORK, META, PIPELINE, SCHEMA = "network.pt", "model.json", "feature_pipeline.json", "schema.yaml"
+# Packages the served model imports, pinned to the versions it was trained with. Listing them
+# spares MLflow from inferring requirements by loading the model in a subprocess (seconds).
+SERVING_PACKAGES = ("torch", "pandas", "numpy", "pandera", "pyarrow", "omegaconf", "scikit-learn")
+PROBABILITY_PREFIX = "probability_"
+
+
+@dataclass
+class Predictor:
+    """A trained network with the feature pipeline, target encoding and contract it needs."""
+
+    network: torch.nn.Module
+    features: FeaturePipeline
+    encoding: TargetEncoding
+    spec: SchemaSpec
+    meta: dict[str, Any]
+
+    @property
+    def task(self) -> Task:
+        return self.encoding.task
+
+    def save(self, directory: Path) -> Path:
+        """Write the predictor's files into ``directory`` (created); return it."""
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(self.network.state_dict(), directory / NETWORK)
+        (directory / PIPELINE).write_text(self.features.to_json(), encoding="utf-8")
+        contract = OmegaConf.to_yaml(OmegaConf.structured(self.spec))  # with the target's role
+        (directory / SCHEMA).write_text(contract, encoding="utf-8")
+        meta = self.meta | {"classes": list(self.encoding.classes)}
+        (directory / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Predictor:
+        """Rebuild a saved predictor; loading runs no stored code (JSON, YAML, ``weights_only``)."""
+        directory = Path(directory)
+        meta = json.loads((directory / META).read_text(encoding="utf-8"))
+        task = Task(meta["task"])
+        encoding = TargetEncoding(task, tuple(meta["classes"]))
+        features = FeaturePipeline.from_json((directory / PIPELINE).read_text(encoding="utf-8"))
+        spec = load_schema(directory / SCHEMA)
+        network = build_model(
+            OmegaConf.create(meta["model"]), task, len(features.feature_names), encoding.n_outputs
+        )
+        if not task.is_classification and meta["model"]["name"] != "baseline":
+            network = Rescaled(network, 0.0, 1.0)
+        state = torch.load(directory / NETWORK, weights_only=True)
+        network.load_state_dict(state)
+        return cls(network.eval(), features, encoding, spec, meta)
+
+    def check(self, frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ValidationReport]:
+        """Validate ``frame`` with the serving form of the contract (the target may be absent)."""
+        return validate_frame(frame, self.spec, source, serving=True)
+
+    def outputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, TransformStats]:
+        """Class probabilities (rows sum to 1) or predicted values, and what was unseen."""
+        matrix, stats = self.features.transform(frame)
+        with torch.no_grad():
+            raw = self.network(torch.from_numpy(matrix)).double()
+        if self.task.is_classification:
+            return torch.softmax(raw, dim=1).numpy(), stats
+        return raw.numpy().reshape(-1), stats
+
+    def predict(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, TransformStats]:
+        """One row per input row: ``prediction`` and, for classification, one
+        ``probability_<class>`` column per class, indexed like ``frame``."""
+        values, stats = self.outputs(frame)
+        if not self.task.is_classification:
+            return pd.DataFrame({"prediction": values}, index=frame.index), stats
+        classes = np.asarray(self.encoding.classes, dtype=object)
+        table = pd.DataFrame({"prediction": classes[values.argmax(axis=1)]}, index=frame.index)
+        for i, label in enumerate(self.encoding.classes):
+            table[f"{PROBABILITY_PREFIX}{label}"] = values[:, i]
+        return table, stats
+
+
+class PyfuncModel(mlflow.pyfunc.PythonModel):
+    """MLflow's face of a :class:`Predictor`: raw rows in (validated first), predictions out."""
+
+    def load_context(self, context: Any) -> None:
+        self.predictor = Predictor.load(context.artifacts["predictor"])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
+        """Raise :class:`~.data.validation.DataValidationError` on rows that break the contract."""
+        checked, _ = check_frame(model_input, self.predictor.spec, "<request>", serving=True)
+        return self.predictor.predict(checked)[0]
+
+
+def signature(predictor: Predictor, example: pd.DataFrame) -> mlflow.models.ModelSignature:
+    """Inputs by name only (type ``Any``): the contract checks types with messages naming the
+    column and the check, where MLflow's own enforcement would refuse a whole-number CSV column
+    declared as a float. Outputs are inferred from a real prediction."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    inputs = Schema([ColSpec(AnyType(), name, required=True) for name in example.columns])
+    outputs = infer_signature(example, predictor.predict(example)[0]).outputs
+    return ModelSignature(inputs, outputs)
+
+
+def requirements() -> list[str]:
+    """``package==version`` for everything the served model imports, as installed now."""
+    from importlib.metadata import version
+
+    return [f"mlflow=={version('mlflow')}"] + [
+        f"{name}=={version(name)}" for name in SERVING_PACKAGES
+    ]
+
+
+def log_predictor(predictor: Predictor, example: pd.DataFrame) -> str:
+    """Log ``predictor`` to the active run as the pyfunc model ``model``; return its URI."""
+    import tempfile
+
+    package = Path(__file__).resolve().parent
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = predictor.save(Path(tmp) / "predictor")
+        with warnings.catch_warnings():  # pandas deprecations inside MLflow's example handling
+            warnings.simplefilter("ignore", FutureWarning)
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(package / "pyfunc_entry.py"),  # models from code: no pickle
+                artifacts={"predictor": str(directory)},
+                code_paths=[str(package)],
+                signature=signature(predictor, example),
+                input_example=example,
+                pip_requirements=requirements(),
+            )
+    return info.model_uri
+
+
+def load_predictor(uri: str) -> tuple[Predictor, str | None]:
+    """The predictor behind a model URI (see :func:`~.registry.model_uri`) and its run id."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PipelineError(uri, "model exists", f"{detail}; train one with `make train`") from err
+    return model.unwrap_python_model().predictor, model.metadata.run_id
