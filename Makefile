@@ -22,7 +22,7 @@ $(STAMP): requirements-dev.txt constraints.txt
 
 venv: $(STAMP) ## Create .venv with the pinned tools (torch 2.13.0 CPU, see constraints.txt)
 
-demo: $(STAMP) ## Bake the default project into build/demo, install it, run its pipeline
+demo: $(STAMP) ## Bake the default project into build/demo, install it, run its whole pipeline
 	rm -rf $(DEMO) build/.bake
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/.bake .
 	mv build/.bake/* $(DEMO) && rm -rf build/.bake
@@ -31,7 +31,7 @@ demo: $(STAMP) ## Bake the default project into build/demo, install it, run its 
 	# The project's own `make setup` (its .venv), held to the lock so torch stays the CPU wheel.
 	PIP_CONSTRAINT=$(abspath constraints.txt) $(MAKE) -C $(DEMO) setup \
 	  BOOTSTRAP_PYTHON=$(BOOTSTRAP_PYTHON) PIP_QUIET=1
-	$(MAKE) -C $(DEMO) data validate train
+	$(MAKE) -C $(DEMO) data validate train predict evaluate
 
 test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
 	$(PYTHON) -m pytest -n 2 tests

@@ -6,8 +6,13 @@ Dependencies are installed once, in the template's environment; each bake runs t
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import sqlite3
+import subprocess
 import sysconfig
+import time
 import venv
 from pathlib import Path
 
@@ -131,15 +136,17 @@ def champion_version(project: Path) -> tuple[str, str | None]:
 
 
 def test_train_predict_evaluate_promote_and_rollback(project: Path, tmp_path: Path) -> None:
-    """Issue 4's acceptance, as a new user, after the pipeline test trained the linear model:
-    the MLP beats the baseline too; `predict` scores the shipped new rows; `evaluate` works by
-    alias; a model forced below the baseline exits 3 and the champion does not move; `rollback`
-    steps the champion back (or, with no earlier champion, refuses with exit 2)."""
+    """Issue 4's acceptance, as a new user: the MLP beats the baseline too (the linear model is
+    trained by the pipeline test when it runs first in this process); `predict` scores the
+    shipped new rows; `evaluate` works by alias; a model forced below the baseline exits 3 and
+    the champion does not move; `rollback` steps the champion back (or, with no earlier
+    champion, refuses with exit 2)."""
     module = "my_ml_project"
     env = {"PYTHONPATH": str(project / "src")}
+    assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
     mlp = run([PYTHON, "-m", f"{module}.train", "model=mlp"], project, env=env)
     assert mlp.returncode == 0, mlp.stderr[-3000:]
-    assert "registered my_ml_project v2" in mlp.stderr
+    assert "registered my_ml_project v" in mlp.stdout + mlp.stderr
 
     predicted = run([PYTHON, "-m", f"{module}.predict"], project, env=env)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
@@ -153,7 +160,7 @@ def test_train_predict_evaluate_promote_and_rollback(project: Path, tmp_path: Pa
     assert "champion on test" in evaluated.stdout
 
     champion = champion_version(project)
-    forced = run([PYTHON, "-m", f"{module}.train", "train.baseline_margin=100"], project, env=env)
+    forced = run([PYTHON, "-m", f"{module}.train", "train.baseline_margin=1e9"], project, env=env)
     assert forced.returncode == 3
     assert "check 'beats baseline' failed" in forced.stderr
     assert champion_version(project) == champion
@@ -165,6 +172,56 @@ def test_train_predict_evaluate_promote_and_rollback(project: Path, tmp_path: Pa
     else:
         assert rolled.returncode == 0, rolled.stderr[-3000:]
         assert champion_version(project)[0] == previous
+
+
+def test_kill_training_then_resume_reaches_the_uninterrupted_metrics(tmp_path: Path) -> None:
+    """Issue 4's acceptance: SIGKILL a training process mid-run, then `train.resume=true`: the
+    interrupted MLflow run is reopened and finished, with exactly the metrics of a run that was
+    never interrupted."""
+    project = bake_project(tmp_path / "bake")
+    env = {"PYTHONPATH": str(project / "src")}
+    module = "my_ml_project"
+    assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
+    train = [PYTHON, "-m", f"{module}.train", "model=mlp", "train.epochs=40", "train.patience=0"]
+    train += ["train.batch_size=16"]  # about 0.15 s an epoch: time to kill it mid-run
+    full_args = ["tracking.experiment=full", f"paths.log_dir={tmp_path / 'full'}"]
+    full = run([*train, *full_args], project, env=env)
+    assert full.returncode == 0, full.stderr[-3000:]
+
+    killed_env = {**os.environ, "PYTHONPATH": str(project / "src"), "MLFLOW_TRACKING_URI": ""}
+    job = subprocess.Popen(
+        [*train, f"paths.log_dir={tmp_path / 'killed'}"],
+        cwd=project,
+        env=killed_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list((project / "checkpoints").glob("*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.kill()
+    assert job.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    resumed_args = ["train.resume=true", f"paths.log_dir={tmp_path / 'resumed'}"]
+    resumed = run([*train, *resumed_args], project, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    def metrics(log_dir: str) -> dict[str, float]:
+        (path,) = (tmp_path / log_dir).rglob("metrics.json")
+        return json.loads(path.read_text())
+
+    assert metrics("resumed") == metrics("full")
+    assert not list((project / "checkpoints").glob("*.pt"))
+    with sqlite3.connect(project / "mlflow.db") as db:
+        runs = db.execute(
+            "select r.status, t.value from runs r join experiments e using (experiment_id) "
+            "join tags t on t.run_uuid = r.run_uuid "
+            "where e.name = 'my-ml-project' and t.key = 'resumed'"
+        ).fetchall()
+        (count,) = db.execute(
+            "select count(*) from runs r join experiments e using (experiment_id) "
+            "where e.name = 'my-ml-project'"
+        ).fetchone()
+    assert runs == [("FINISHED", "true")] and count == 1
 
 
 def test_editable_install_works(tmp_path: Path) -> None:

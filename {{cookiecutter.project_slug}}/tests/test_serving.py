@@ -195,7 +195,7 @@ def test_a_model_below_baseline_leaves_the_champion_alone(champion: tuple) -> No
     client = MlflowClient(mlflow.get_tracking_uri())
     before = client.get_model_version_by_alias(NAME, CHAMPION).version
     versions = len(client.search_model_versions(f"name = '{NAME}'"))
-    cfg = compose("train.baseline_margin=100")
+    cfg = compose("train.baseline_margin=1e9")
     with pytest.raises(BelowBaselineError):
         train(cfg)
     assert last_run(cfg, "train").info.status == "FAILED"

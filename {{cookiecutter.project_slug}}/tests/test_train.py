@@ -99,9 +99,12 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
     assert only_run(cfg).info.status == "KILLED"
     assert len(list(Path(cfg.paths.checkpoint_dir).glob("*.pt"))) == 1
     monkeypatch.undo()
-    assert train(compose_cfg(*args, "train.resume=true")) == expected
+    elsewhere = f"paths.output_dir={Path(cfg.paths.output_dir).parent / 'resumed'}"
+    assert train(compose_cfg(*args, "train.resume=true", elsewhere)) == expected
     run = only_run(cfg)
     assert run.info.status == "FINISHED" and run.data.tags["resumed"] == "true"
+    moved = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/config/resume_changes.json")
+    assert list(moved) == ["paths.output_dir"]  # write-once params keep the first attempt's
     history = MlflowClient(mlflow.get_tracking_uri()).get_metric_history(
         run.info.run_id, "train/loss"
     )

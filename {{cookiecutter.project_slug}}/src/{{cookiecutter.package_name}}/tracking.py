@@ -46,8 +46,7 @@ MAX_PARAM_LENGTH = 6000
 # Groups that say where things go or belong to other stages, not what training computes: left
 # out of the config hash so the same experiment hashes the same on every machine.
 UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict")
-# Says how to run, not what: not hashed (a resumed run keeps its checkpoint) and not a param
-# (MLflow refuses to change a param of the run being resumed).
+# Says how to run, not what: not hashed (a resumed run keeps its checkpoint) and not a param.
 RESUME_KEY = "resume"
 
 
@@ -306,6 +305,11 @@ def tracked_run(
         assert isinstance(resolved, dict)
         params = flatten(resolved)
         params.pop(f"train.{RESUME_KEY}", None)
+        if resume_run:  # params are write-once: keep the first attempt's, record what moved
+            before = recorder.client.get_run(resume_run).data.params
+            moved = {k: [before[k], v] for k, v in params.items() if before.get(k, v) != v}
+            mlflow.log_dict(moved, "config/resume_changes.json")
+            params = {k: v for k, v in params.items() if k not in before}
         mlflow.log_params(params)
         mlflow.log_dict(resolved, "config/resolved.yaml")
         mlflow.log_dict({"overrides": hydra_overrides()}, "config/overrides.yaml")
