@@ -135,7 +135,7 @@ def champion_version(project: Path) -> tuple[str, str | None]:
     return str(version), previous[0][0] if previous else None
 
 
-def test_train_predict_evaluate_promote_and_rollback(project: Path, tmp_path: Path) -> None:
+def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path) -> None:
     """Issue 4's acceptance, as a new user: the MLP beats the baseline too (the linear model is
     trained by the pipeline test when it runs first in this process); `predict` scores the
     shipped new rows; `evaluate` works by alias; a model forced below the baseline exits 3 and
@@ -164,6 +164,16 @@ def test_train_predict_evaluate_promote_and_rollback(project: Path, tmp_path: Pa
     assert forced.returncode == 3
     assert "check 'beats baseline' failed" in forced.stderr
     assert champion_version(project) == champion
+
+    clean = run([PYTHON, "-m", f"{module}.monitor"], project, env=env)
+    assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
+    assert "no drift" in clean.stdout
+    drift_args = ["monitor.input=data/raw/drifted_batch.csv", f"paths.log_dir={tmp_path}"]
+    drifted = run([PYTHON, "-m", f"{module}.monitor", *drift_args], project, env=env)
+    assert drifted.returncode == 4, drifted.stdout[-3000:] + drifted.stderr[-3000:]
+    assert "DRIFT in 3 feature(s): monthly_spend_usd, device, contract" in drifted.stdout
+    plots = {p.name for p in tmp_path.rglob("drift_*.png")}
+    assert plots == {f"drift_{f}.png" for f in ("monthly_spend_usd", "device", "contract")}
 
     rolled = run([PYTHON, "-m", f"{module}.rollback"], project, env=env)
     previous = champion[1]
@@ -324,6 +334,7 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
         f"data.schema={schema}",
         "data.task=regression",
         "data.target=yield_kg",
+        "data.slices=[soil]",  # M6 slices name columns of this table
     ]
     assert run([PYTHON, "-m", f"{module}.validate", *overrides], project, env=env).returncode == 0
     done = run([PYTHON, "-m", f"{module}.train", *overrides], project, env=env)

@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.data.sample import (
 
 DEFAULT_TASK = Task("{{ cookiecutter.task }}")
 SMALL_ROWS = 400
+CHAMPION_NAME = "champion-model"
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +68,24 @@ def compose_cfg(
     """Compose like the CLI does, with a fresh experiment and registered model per test."""
     name = "test-" + "".join(c if c.isalnum() else "-" for c in request.node.name)
     return lambda *overrides: compose_in(tmp_path, name, *overrides)
+
+
+@pytest.fixture(scope="session")
+def champion(
+    tmp_path_factory: pytest.TempPathFactory, compose_in: Callable[..., DictConfig]
+) -> tuple[Callable[..., DictConfig], dict[str, float]]:
+    """Train one linear model for the session, registered as ``champion`` of ``CHAMPION_NAME``:
+    ``(compose, metrics)``, where ``compose(*overrides)`` gives configs for the same data,
+    store and registered model (``predict``, ``evaluate``, ``monitor`` tests use it)."""
+    from {{ cookiecutter.package_name }}.train import train
+
+    directory = tmp_path_factory.mktemp("champion")
+    data = write_sample(directory / "train.csv", SMALL_ROWS, 0, DEFAULT_TASK)
+
+    def _compose(*overrides: str) -> DictConfig:
+        return compose_in(directory, CHAMPION_NAME, f"data.path={data}", *overrides)
+
+    return _compose, train(_compose())
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Serve, predict, evaluate, promote (I4, I7): the trained model used the way users use it.
 
-One linear model is trained once for the module and registered as ``champion`` of its own
-registered model; the tests then load it by alias like ``make predict`` and ``make evaluate``.
+One linear model is trained once for the session (the ``champion`` fixture) and registered as
+``champion`` of its own registered model; the tests load it by alias like ``make predict`` and
+``make evaluate`` do.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -53,23 +53,7 @@ from {{ cookiecutter.package_name }}.train import (
     train,
 )
 
-NAME = "serving"
-
-
-@pytest.fixture(scope="module")
-def champion(
-    tmp_path_factory: pytest.TempPathFactory, compose_in: Callable[..., DictConfig]
-) -> tuple[Callable[..., DictConfig], dict[str, float]]:
-    """Train once: ``(compose, metrics)``, where ``compose(*overrides)`` gives configs for the
-    same data, store and registered model."""
-    directory = tmp_path_factory.mktemp("serving")
-    task = compose_in(directory, NAME).data.task
-    data = write_sample(directory / "train.csv", 400, 0, task)
-
-    def _compose(*overrides: str) -> DictConfig:
-        return compose_in(directory, NAME, f"data.path={data}", *overrides)
-
-    return _compose, train(_compose())
+NAME = "champion-model"  # conftest.CHAMPION_NAME: the model the `champion` fixture trains
 
 
 def new_batch(cfg: DictConfig, path: Path, rows: int = 60) -> Path:

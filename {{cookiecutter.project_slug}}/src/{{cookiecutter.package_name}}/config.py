@@ -214,6 +214,24 @@ class PredictConfig:
 
 
 @dataclass
+class MonitorConfig:
+    """``monitor``: the batch to check, the model whose training profile is the reference, and
+    when a change counts as drift (P4). A check flags drift only when its Benjamini-Hochberg
+    adjusted p-value is below ``alpha`` *and* its effect reaches its threshold; the batch is
+    drifted when at least ``min_drifted_features`` features are."""
+
+    input: str = MISSING
+    reference: str = "champion"
+    alpha: float = 0.01
+    psi: float = 0.1
+    js_distance: float = 0.1
+    missing_rate_change: float = 0.05
+    out_of_range_share: float = 0.01
+    new_category_share: float = 0.01
+    min_drifted_features: int = 1
+
+
+@dataclass
 class Config:
     """The root: one field per group, so an unknown top-level key also fails loudly."""
 
@@ -224,6 +242,7 @@ class Config:
     paths: PathsConfig = MISSING
     evaluate: EvaluateConfig = MISSING
     predict: PredictConfig = MISSING
+    monitor: MonitorConfig = MISSING
 
 
 SCHEMAS = {
@@ -234,6 +253,7 @@ SCHEMAS = {
     "paths": PathsConfig,
     "evaluate": EvaluateConfig,
     "predict": PredictConfig,
+    "monitor": MonitorConfig,
 }
 
 

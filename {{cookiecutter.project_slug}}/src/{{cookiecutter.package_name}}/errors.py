@@ -11,6 +11,7 @@ from typing import NoReturn
 
 EXIT_BAD_INPUT = 2
 EXIT_BELOW_BASELINE = 3
+EXIT_DRIFT = 4  # `monitor`: the batch drifted (a finding for cron or CI, not a crash)
 
 
 class PipelineError(Exception):

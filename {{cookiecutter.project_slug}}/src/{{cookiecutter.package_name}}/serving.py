@@ -2,7 +2,8 @@
 
 A :class:`Predictor` is everything needed to answer for new rows, saved as plain files (no
 pickle): the network's state dict (loaded with ``weights_only=True``), the fitted feature
-pipeline as JSON, the data contract it was trained under, and a small ``model.json``. MLflow
+pipeline as JSON, the data contract it was trained under, the reference profile of its training
+features (P4, for ``monitor``), and a small ``model.json``. MLflow
 logs it wrapped in :class:`PyfuncModel`, so ``mlflow models serve`` / ``mlflow models predict``,
 ``predict`` and ``evaluate`` all run the same code. MLflow loads it "from code"
 (``pyfunc_entry.py``), not from a pickle (ML Test Score Mo3: one pipeline for training
@@ -31,9 +32,11 @@ from .data.tensors import TargetEncoding
 from .data.validation import ValidationReport, check_frame, validate_frame
 from .errors import PipelineError
 from .models import build_model
+from .monitoring.profile import Profile
 from .training.loop import Rescaled
 
 NETWORK, META, PIPELINE, SCHEMA = "network.pt", "model.json", "feature_pipeline.json", "schema.yaml"
+PROFILE = "reference_profile.json"  # P4: the training distribution that `monitor` compares with
 # Packages the served model imports, pinned to the versions it was trained with. Listing them
 # spares MLflow from inferring requirements by loading the model in a subprocess (seconds).
 SERVING_PACKAGES = ("torch", "pandas", "numpy", "pandera", "pyarrow", "omegaconf", "scikit-learn")
@@ -48,6 +51,7 @@ class Predictor:
     features: FeaturePipeline
     encoding: TargetEncoding
     spec: SchemaSpec
+    profile: Profile
     meta: dict[str, Any]
 
     @property
@@ -61,6 +65,7 @@ class Predictor:
         (directory / PIPELINE).write_text(self.features.to_json(), encoding="utf-8")
         contract = OmegaConf.to_yaml(OmegaConf.structured(self.spec))  # with the target's role
         (directory / SCHEMA).write_text(contract, encoding="utf-8")
+        (directory / PROFILE).write_text(self.profile.to_json(), encoding="utf-8")
         meta = self.meta | {"classes": list(self.encoding.classes)}
         (directory / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
@@ -81,7 +86,8 @@ class Predictor:
             network = Rescaled(network, 0.0, 1.0)
         state = torch.load(directory / NETWORK, weights_only=True)
         network.load_state_dict(state)
-        return cls(network.eval(), features, encoding, spec, meta)
+        profile = Profile.from_json((directory / PROFILE).read_text(encoding="utf-8"))
+        return cls(network.eval(), features, encoding, spec, profile, meta)
 
     def check(self, frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ValidationReport]:
         """Validate ``frame`` with the serving form of the contract (the target may be absent)."""

@@ -45,7 +45,7 @@ MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
 # Groups that say where things go or belong to other stages, not what training computes: left
 # out of the config hash so the same experiment hashes the same on every machine.
-UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict")
+UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
 # Says how to run, not what: not hashed (a resumed run keeps its checkpoint) and not a param.
 RESUME_KEY = "resume"
 
@@ -101,10 +101,13 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
         return experiment.experiment_id
 
 
-def compare_with_run(run_id: str, current: Mapping[str, Any], spec: Any) -> list[Any]:
+def compare_with_run(
+    run_id: str, current: Mapping[str, Any], spec: Any, serving: bool = False
+) -> list[Any]:
     """F4: warnings for every way ``current`` data differs from what run ``run_id`` trained on
-    (new, missing or retyped columns; a changed schema)."""
+    (new, missing or retyped columns; a changed schema). Serving data may lack the target."""
     from .data.load import schema_changes
+    from .data.schema import Role
     from .data.validation import Problem
 
     try:
@@ -114,6 +117,9 @@ def compare_with_run(run_id: str, current: Mapping[str, Any], spec: Any) -> list
         raise PipelineError(
             f"runs:/{run_id}", "reference run has a training fingerprint", err.message
         ) from err
+    if serving:
+        targets = spec.names(Role.target)
+        reference["columns"] = {k: v for k, v in reference["columns"].items() if k not in targets}
     problems = [
         Problem(None, f"same columns as run {run_id}: {change}", 0)
         for change in schema_changes(reference, current)
@@ -212,9 +218,11 @@ class RunRecorder:
         """Store ``text`` as an artifact of this run (a report, a fitted pipeline, ...)."""
         mlflow.log_text(text, artifact_file)
 
-    def compare_with(self, run_id: str, current: Mapping[str, Any], spec: Any) -> list[Any]:
+    def compare_with(
+        self, run_id: str, current: Mapping[str, Any], spec: Any, serving: bool = False
+    ) -> list[Any]:
         """F4 warnings: how ``current`` data differs from what run ``run_id`` trained on."""
-        return compare_with_run(run_id, current, spec)
+        return compare_with_run(run_id, current, spec, serving)
 
     def log_data(
         self, frame: Any, report: Any, spec: Any, context: str, fingerprint: Mapping[str, Any]

@@ -41,6 +41,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .evaluation.metrics import compute_metrics, evaluate, model_outputs, outcome_plot, prefixed
     from .evaluation.slices import check_slices, slice_metrics
     from .models import build_model, fit_baseline
+    from .monitoring.profile import Profile
     from .serving import Predictor, log_predictor
     from .tracking import config_hash, tracked_run
     from .training.checkpoint import CheckpointFile
@@ -103,7 +104,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             "split": OmegaConf.to_container(data.split, resolve=True),
             "slices": list(data.slices),
         }
-        predictor = Predictor(model, features, encoding, spec, meta)
+        profile = Profile.of(splits.train, features)  # P4: what `monitor` compares batches with
+        run.log_text(profile.to_json(), "monitoring/reference_profile.json")
+        predictor = Predictor(model, features, encoding, spec, profile, meta)
         example = splits.val.drop(columns=data.target).head(5)
         uri = log_predictor(predictor, example)
         if cfg.model.name != "baseline":

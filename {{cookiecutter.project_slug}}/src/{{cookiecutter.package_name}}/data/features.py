@@ -70,7 +70,7 @@ class FeaturePipeline:
         for name in spec.features:
             col = spec.columns[name]
             if col.kind is Kind.category:
-                values = _categories(train[name])
+                values = categories(train[name])
                 counts = values[values != MISSING].value_counts()
                 rare = sorted(counts.index[counts < rare_min_count])
                 kept = sorted(counts.index[counts >= rare_min_count])
@@ -79,7 +79,7 @@ class FeaturePipeline:
             else:
                 is_date = col.kind is Kind.date
                 magic = [float(v) for v in col.magic_values]
-                values = _numbers(train[name], magic, is_date)
+                values = numbers(train[name], magic, is_date)
                 finite = values[~np.isnan(values)]
                 median = float(np.median(finite)) if finite.size else 0.0
                 filled = np.where(np.isnan(values), median, values)
@@ -115,14 +115,14 @@ class FeaturePipeline:
         blocks: list[np.ndarray] = []
         stats = TransformStats()
         for name, feature in self.numeric.items():
-            values = _numbers(frame[name], feature.magic_values, feature.is_date)
+            values = numbers(frame[name], feature.magic_values, feature.is_date)
             missing = np.isnan(values)
             filled = np.where(missing, feature.median, values)
             blocks.append(((filled - feature.mean) / feature.std)[:, None])
             if feature.indicator:
                 blocks.append(missing[:, None].astype(np.float64))
         for name, feature in self.categorical.items():
-            values = _categories(frame[name])
+            values = categories(frame[name])
             known = set(feature.vocabulary) - {OTHER}
             unseen = ~values.isin(known | set(feature.rare))
             stats.unseen[name] = int(unseen.sum())
@@ -150,7 +150,7 @@ class FeaturePipeline:
         )
 
 
-def _numbers(values: pd.Series, magic: list[float], is_date: bool) -> np.ndarray:
+def numbers(values: pd.Series, magic: list[float], is_date: bool) -> np.ndarray:
     """Float64 values with magic values (F3) turned into NaN."""
     if is_date:
         days = pd.to_datetime(values, errors="coerce")
@@ -176,6 +176,6 @@ def as_labels(values: pd.Series) -> pd.Series:
     return values.map(mapping)
 
 
-def _categories(values: pd.Series) -> pd.Series:
+def categories(values: pd.Series) -> pd.Series:
     """Labels, with missing values as :data:`MISSING`."""
     return as_labels(values).astype(object).where(values.notna(), MISSING).astype(str)

@@ -38,7 +38,7 @@ def inspect_table(
     checked, report = validate_frame(frame, spec, str(path), serving=serving)
     current = fingerprint(frame)
     if reference_run:
-        report.warnings += run.compare_with(reference_run, current, spec)
+        report.warnings += run.compare_with(reference_run, current, spec, serving)
     run.log_data(frame, report, spec, context, current)
     return checked, report
 

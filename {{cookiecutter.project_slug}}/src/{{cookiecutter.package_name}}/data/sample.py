@@ -106,10 +106,34 @@ def _target(frame: pd.DataFrame, task: Task, rng: np.random.Generator) -> np.nda
     return np.round(np.maximum(value + rng.normal(0.0, 60.0, size=rows), 0.0), 2)
 
 
-def write_sample(path: str | Path, rows: int, seed: int, task: Task, labelled: bool = True) -> Path:
+def plant_drift(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A batch that drifted upstream, for ``make monitor`` to catch (P4): spend up 80 %
+    (a price change), most new customers on two-year contracts (a campaign), and the device
+    missing for a third of rows (a broken tracker). Every other column is left as it was."""
+    rng = np.random.default_rng(seed)
+    drifted = frame.copy()
+    drifted["monthly_spend_usd"] = (drifted["monthly_spend_usd"] * 1.8).round(2)
+    campaign = rng.random(len(drifted)) < 0.6
+    drifted.loc[campaign, "contract"] = "two-year"
+    broken = rng.random(len(drifted)) < 0.33
+    drifted["device"] = drifted["device"].where(~broken)
+    return drifted
+
+
+def write_sample(
+    path: str | Path,
+    rows: int,
+    seed: int,
+    task: Task,
+    labelled: bool = True,
+    drifted: bool = False,
+) -> Path:
     """Generate the sample and write it as CSV or Parquet (by the extension); without
-    ``labelled``, the target column is left out, as in rows that arrive for scoring."""
+    ``labelled``, the target column is left out, as in rows that arrive for scoring; with
+    ``drifted``, :func:`plant_drift` is applied."""
     frame = generate(rows, seed, task)
     if not labelled:
         frame = frame.drop(columns=TARGETS[task])
+    if drifted:
+        frame = plant_drift(frame, seed)
     return write_table(frame, path)

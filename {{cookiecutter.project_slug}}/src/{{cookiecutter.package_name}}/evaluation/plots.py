@@ -53,3 +53,19 @@ def residuals(y_true: np.ndarray, y_pred: np.ndarray) -> Figure:
     axes.set(xlabel="prediction", ylabel="actual - prediction", title="Residuals (validation)")
     figure.tight_layout()
     return figure
+
+
+def distribution_shift(
+    feature: str, labels: list[str], reference: list[float], current: list[float]
+) -> Figure:
+    """P4: training (reference) against batch shares per bin or category, side by side."""
+    positions = np.arange(len(labels))
+    figure, axes = plt.subplots(figsize=(max(6.0, 0.45 * len(positions)), 4.0))
+    axes.bar(positions - 0.2, reference, width=0.4, label="training (reference)")
+    axes.bar(positions + 0.2, current, width=0.4, label="this batch")
+    axes.set_xticks(positions, labels, rotation=60, ha="right", fontsize=7)
+    axes.set_ylabel("share of rows")
+    axes.set_title(f"{feature}: reference vs batch")
+    axes.legend()
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,103 @@
+"""Drift detection on the held-back dataset (``drift_data.py``): ours against the scipy floor.
+
+Run by ``run.py`` with the baked project's ``src`` on the path; prints JSON. For each size the
+reference (training) and the batch have the same number of rows; rounds are interleaved:
+
+* ours, monitoring: ``detect_drift`` on the batch against a stored profile (what ``monitor``
+  does; the profile is computed once, at training time);
+* ours, profile + monitoring: also computing the reference profile, as a tool that keeps no
+  profile must do each time;
+* scipy floor: ``ks_2samp`` per numeric column and ``chi2_contingency`` per categorical
+  column, p < 0.05 each, no correction and no effect size (the issue's "plain scipy").
+
+Also the verdicts (which columns each flags) and ours' peak traced memory during one check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).parent))
+from drift_data import CATEGORICAL, NUMERIC, PLANTED, make  # noqa: E402
+
+package, sizes, repeats = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], int(sys.argv[3])
+config = importlib.import_module(f"{package}.config")
+schema = importlib.import_module(f"{package}.data.schema")
+features_module = importlib.import_module(f"{package}.data.features")
+profile_module = importlib.import_module(f"{package}.monitoring.profile")
+drift = importlib.import_module(f"{package}.monitoring.drift")
+THRESHOLDS = config.MonitorConfig(input="bench")
+SPEC = schema.SchemaSpec(
+    columns={
+        **{n: schema.ColumnSpec("bench", schema.Kind.float, nullable=True) for n in NUMERIC},
+        **{n: schema.ColumnSpec("bench", schema.Kind.category) for n in CATEGORICAL},
+    }
+)
+
+
+def scipy_floor(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    flagged = []
+    for name in NUMERIC:
+        ref, cur = reference[name].dropna().to_numpy(), current[name].dropna().to_numpy()
+        if stats.ks_2samp(ref, cur).pvalue < 0.05:
+            flagged.append(name)
+    for name in CATEGORICAL:
+        table = pd.crosstab(
+            np.r_[np.zeros(len(reference)), np.ones(len(current))],
+            np.r_[reference[name].to_numpy(), current[name].to_numpy()],
+        )
+        if stats.chi2_contingency(table.to_numpy()).pvalue < 0.05:
+            flagged.append(name)
+    return flagged
+
+
+results: dict[str, object] = {}
+for rows in sizes:
+    reference, current = make(rows, 0, False), make(rows, 1, True)
+    pipeline = features_module.FeaturePipeline.fit(reference, SPEC, 5)
+    profile = profile_module.Profile.of(reference, pipeline)
+
+    def ours() -> list[str]:
+        return drift.detect_drift(current, profile, pipeline, THRESHOLDS).drifted_features
+
+    def ours_with_profile() -> list[str]:
+        fresh = profile_module.Profile.of(reference, pipeline)
+        return drift.detect_drift(current, fresh, pipeline, THRESHOLDS).drifted_features
+
+    def floor() -> list[str]:
+        return scipy_floor(reference, current)
+
+    cases = {
+        "ours: monitor against the stored profile": ours,
+        "ours: profile + monitor": ours_with_profile,
+        "scipy floor: KS + chi-square per column": floor,
+    }
+    timings: dict[str, list[float]] = {name: [] for name in cases}
+    verdicts: dict[str, list[str]] = {}
+    for _ in range(repeats):
+        for name, case in cases.items():
+            start = time.perf_counter()
+            verdicts[name] = sorted(case())
+            timings[name].append(time.perf_counter() - start)
+    tracemalloc.start()
+    ours()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    results[str(rows)] = {
+        "timings": timings,
+        "verdicts": verdicts,
+        "planted": sorted(PLANTED),
+        "peak_mib": peak / 2**20,
+        "batch_mib": current.memory_usage(deep=True).sum() / 2**20,
+        "profile_kib": len(profile.to_json()) / 1024,
+    }
+print(json.dumps(results))
