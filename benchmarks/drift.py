@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from drift_data import CATEGORICAL, NUMERIC, PLANTED, make  # noqa: E402
+from drift_data import CATEGORICAL, NUMERIC, PLANTED, make
 
 package, sizes, repeats = sys.argv[1], [int(s) for s in sys.argv[2].split(",")], int(sys.argv[3])
 config = importlib.import_module(f"{package}.config")
@@ -60,8 +60,8 @@ def scipy_floor(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     return flagged
 
 
-results: dict[str, object] = {}
-for rows in sizes:
+def measure(rows: int, repeats: int) -> dict[str, object]:
+    """Timings (interleaved rounds), verdicts and memory for one size."""
     reference, current = make(rows, 0, False), make(rows, 1, True)
     pipeline = features_module.FeaturePipeline.fit(reference, SPEC, 5)
     profile = profile_module.Profile.of(reference, pipeline)
@@ -73,13 +73,10 @@ for rows in sizes:
         fresh = profile_module.Profile.of(reference, pipeline)
         return drift.detect_drift(current, fresh, pipeline, THRESHOLDS).drifted_features
 
-    def floor() -> list[str]:
-        return scipy_floor(reference, current)
-
     cases = {
         "ours: monitor against the stored profile": ours,
         "ours: profile + monitor": ours_with_profile,
-        "scipy floor: KS + chi-square per column": floor,
+        "scipy floor: KS + chi-square per column": lambda: scipy_floor(reference, current),
     }
     timings: dict[str, list[float]] = {name: [] for name in cases}
     verdicts: dict[str, list[str]] = {}
@@ -92,7 +89,7 @@ for rows in sizes:
     ours()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    results[str(rows)] = {
+    return {
         "timings": timings,
         "verdicts": verdicts,
         "planted": sorted(PLANTED),
@@ -100,4 +97,6 @@ for rows in sizes:
         "batch_mib": current.memory_usage(deep=True).sum() / 2**20,
         "profile_kib": len(profile.to_json()) / 1024,
     }
-print(json.dumps(results))
+
+
+print(json.dumps({str(rows): measure(rows, repeats) for rows in sizes}))

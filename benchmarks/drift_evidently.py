@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from drift_data import make  # noqa: E402
-from evidently import Report  # noqa: E402
-from evidently.presets import DataDriftPreset  # noqa: E402
+from drift_data import make
+from evidently import Report
+from evidently.presets import DataDriftPreset
 
 sizes, repeats = [int(s) for s in sys.argv[1].split(",")], int(sys.argv[2])
 # Evidently's statistical tests (drift when the p-value is below the threshold); every other

@@ -10,6 +10,8 @@ against a floor measured side by side in the same run (interleaved, so drift hit
 * data validation of 1M x 24 against one numpy pass (and its peak memory);
 * the training loop against forward+backward alone and the DataLoader loop;
 * MLflow logging and checkpoints as shares of training time, measured inside real runs;
+* drift detection on 25 columns with 5 planted shifts at 100k and 1M rows: ours against the
+  scipy floor and Evidently's preset (in its own venv), with which columns each flags;
 * MLflow metric logging: 1,000 ``log_metric`` calls against one ``log_batch`` of 1,000.
 """
 
@@ -168,6 +170,75 @@ def bench_tracking_overhead(project: Path, repeats: int) -> dict[str, list[float
     return run_script("tracking_overhead.py", project, "300000", str(repeats))
 
 
+EVIDENTLY_VENV = TEMPLATE / "benchmarks" / ".venv-evidently"
+# Evidently 0.7.23 imports pandas internals that pandas 3 removed, so it gets its own venv.
+EVIDENTLY_REQUIREMENTS = ["evidently==0.7.23", "pandas<3", "pyarrow"]
+DRIFT_SIZES = "100000,1000000"
+
+
+def evidently_python() -> str | None:
+    """The interpreter of the Evidently venv, created on first use; None if it cannot be."""
+    python = EVIDENTLY_VENV / "bin" / "python"
+    stamp = EVIDENTLY_VENV / ".installed"
+    if not stamp.exists():
+        try:
+            subprocess.run([PYTHON, "-m", "venv", "--clear", str(EVIDENTLY_VENV)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", *EVIDENTLY_REQUIREMENTS],
+                check=True,
+                capture_output=True,
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        stamp.touch()
+    return str(python)
+
+
+def bench_drift(project: Path, repeats: int) -> tuple[dict[str, object], str]:
+    """Ours and the scipy floor (project env) beside Evidently (its own env), same rows."""
+    ours = run_script("drift.py", project, DRIFT_SIZES, str(repeats))
+    python = evidently_python()
+    if python is None:
+        return ours, "Evidently could not be installed here: compared with the scipy floor only."
+    done = subprocess.run(
+        [python, str(Path(__file__).with_name("drift_evidently.py")), DRIFT_SIZES, str(repeats)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    for rows, result in theirs.items():
+        ours[rows]["timings"] |= result["timings"]
+        ours[rows]["verdicts"] |= result["verdicts"]
+    return ours, "Evidently 0.7.23 ran in its own venv (pandas 2.3), on the same rows."
+
+
+def drift_sections(results: dict[str, object], note: str) -> list[list[str]]:
+    """Per size: the timing table (ratios to ours) and what each tool flagged."""
+    sections = []
+    for rows, result in results.items():
+        planted = set(result["planted"])
+        lines = table(
+            f"Drift detection, {int(rows):,} rows x 25 columns (20 numeric, 5 categorical)",
+            result["timings"],
+            "ours: monitor against the stored profile",
+            "Reference and batch of the same size; 5 planted shifts (mean, scale, missing rate, "
+            "category mix, new category) in `num_00`, `num_05`, `num_12`, `cat_0`, `cat_3`. "
+            f"{note} Ours peaked at {result['peak_mib']:.0f} MiB of traced memory for a "
+            f"{result['batch_mib']:.0f} MiB batch; the stored profile is "
+            f"{result['profile_kib']:.0f} KiB.",
+        )
+        lines += ["| tool | flagged | planted found | false alarms |", "|---|---|---:|---:|"]
+        for name, flagged in result["verdicts"].items():
+            found, false = len(planted & set(flagged)), sorted(set(flagged) - planted)
+            lines.append(
+                f"| `{name}` | {', '.join(flagged)} | {found} of {len(planted)} | "
+                f"{len(false)}{' (' + ', '.join(false) + ')' if false else ''} |"
+            )
+        sections.append([*lines, ""])
+    return sections
+
+
 def machine() -> list[str]:
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -214,6 +285,7 @@ def main() -> None:
         work = Path(tmp)
         project = bake(work / "project")
         validation_samples, validation_note = bench_validation(project, max(3, args.repeats // 2))
+        drift_results, drift_note = bench_drift(project, 3)
         sections = [
             table(
                 "Bake time",
@@ -264,6 +336,7 @@ def main() -> None:
                 "The rows below the first are time spent inside each, measured in the same runs; "
                 "the ratio is their share of training time (target for MLflow: at most 0.03x).",
             ),
+            *drift_sections(drift_results, drift_note),
             table(
                 "MLflow metric logging",
                 bench_logging(work, args.repeats),
