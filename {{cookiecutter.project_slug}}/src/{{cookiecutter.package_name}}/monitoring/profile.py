@@ -45,6 +45,7 @@ class CategoricalProfile:
     missing: int
     counts: dict[str, int]
     rare: list[str] = field(default_factory=list)
+    other: int = 0  # rows in the ``__other__`` bucket: the rare values together
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Profile:
                 missing=missing,
                 counts={str(k): int(v) for k, v in counts.sort_index().items()},
                 rare=list(spec.rare),
+                other=int(counts.reindex(spec.rare, fill_value=0).sum()),
             )
         return cls(numeric, categorical)
 
