@@ -135,6 +135,16 @@ def test_metrics_are_sent_in_batches(
     assert len(calls) == 3
 
 
+def test_metric_keys_from_column_names_are_made_safe(
+    compose_cfg: Callable[..., DictConfig], only_run: Callable[..., mlflow.entities.Run]
+) -> None:
+    """A column or category such as ``spend (%)`` in a metric key is stored, not refused."""
+    cfg = compose_cfg()
+    with tracked_run(cfg, "unit") as run:
+        run.log_metrics({"slice/val/spend (%)/(0, 1]/rmse": 1.0})
+    assert only_run(cfg).data.metrics == {"slice/val/spend ___/_0_ 1_/rmse": 1.0}
+
+
 def test_multirun_callback_creates_the_experiment_before_fan_out(
     compose_cfg: Callable[..., DictConfig], tracking_uri: str
 ) -> None:

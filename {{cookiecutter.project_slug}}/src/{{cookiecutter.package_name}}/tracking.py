@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import time
 import traceback
@@ -43,6 +44,7 @@ DB_NAME = "mlflow.db"
 ARTIFACT_DIR = "mlartifacts"
 MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
+UNSAFE_KEY = re.compile(r"[^\w.\- :/]")  # MLflow accepts word characters and . - space : /
 # Groups that say where things go or belong to other stages, not what training computes: left
 # out of the config hash so the same experiment hashes the same on every machine.
 UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
@@ -208,9 +210,12 @@ class RunRecorder:
     pending: list[Metric] = field(default_factory=list)
 
     def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
-        """Queue ``values`` for ``step``; they are sent in batches, not one call each."""
+        """Queue ``values`` for ``step``; they are sent in batches, not one call each. Characters
+        MLflow refuses in a key (from column names or category values) become ``_``."""
         now = int(time.time() * 1000)
-        self.pending.extend(Metric(key, float(v), now, step) for key, v in values.items())
+        self.pending.extend(
+            Metric(UNSAFE_KEY.sub("_", key), float(v), now, step) for key, v in values.items()
+        )
         if len(self.pending) >= MAX_BATCH:
             self.flush()
 

@@ -8,7 +8,6 @@ without metrics: a score on a handful of rows is noise.
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any
 
@@ -66,9 +65,8 @@ def slice_metrics(
 
 
 def metric_name(prefix: str, row: dict[str, Any], metric: str) -> str:
-    """An MLflow-safe metric key such as ``slice/val/region/north/log_loss``."""
-    value = re.sub(r"[^A-Za-z0-9_.\- ]", "_", str(row["value"]))
-    return f"slice/{prefix}/{row['column']}/{value}/{metric}"
+    """A metric key such as ``slice/val/region/north/log_loss`` (the recorder makes it safe)."""
+    return f"slice/{prefix}/{row['column']}/{row['value']}/{metric}"
 
 
 def slice_scalars(prefix: str, rows: list[dict[str, Any]], task: Task) -> dict[str, float]:
