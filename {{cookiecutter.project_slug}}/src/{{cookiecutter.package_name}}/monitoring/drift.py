@@ -112,7 +112,9 @@ def _missing_check(
         change,
         t.missing_rate_change,
         homogeneity_p(table[0], table[1]),
-        detail=f"{ref_missing / ref_rows:.1%} -> {missing / rows:.1%}" if rows and ref_rows else "",
+        detail=f"{100 * ref_missing / ref_rows:.1f} % -> {100 * missing / rows:.1f} %"
+        if rows and ref_rows
+        else "",
     )
 
 
