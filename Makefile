@@ -31,7 +31,7 @@ demo: $(STAMP) ## Bake the default project into build/demo, install it, run its 
 	# The project's own `make setup` (its .venv), held to the lock so torch stays the CPU wheel.
 	PIP_CONSTRAINT=$(abspath constraints.txt) $(MAKE) -C $(DEMO) setup \
 	  BOOTSTRAP_PYTHON=$(BOOTSTRAP_PYTHON) PIP_QUIET=1
-	$(MAKE) -C $(DEMO) data validate train predict evaluate
+	$(MAKE) -C $(DEMO) data validate train predict evaluate monitor
 
 test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
 	$(PYTHON) -m pytest -n 2 tests
