@@ -25,15 +25,13 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from .data.split import split_frame
     from .evaluation.metrics import compute_metrics, prefixed
     from .evaluation.slices import slice_metrics
-    from .registry import model_uri
-    from .serving import load_predictor
+    from .serving import open_model
     from .tracking import tracked_run
 
     split = cfg.evaluate.split.value
-    uri = model_uri(cfg.evaluate.model, cfg.tracking.model_name)
     with tracked_run(cfg, stage="evaluate", run_name=f"evaluate-{cfg.evaluate.model}") as run:
-        predictor, trained_by = load_predictor(uri)
-        run.set_tags({"model.uri": uri, "model.run_id": trained_by, "evaluate.split": split})
+        predictor, _, _ = open_model(run, cfg.evaluate.model, cfg.tracking.model_name)
+        run.set_tags({"evaluate.split": split})
         target, task, spec = predictor.meta["target"], predictor.task, predictor.spec
         frame = load_validated(cfg.data.path, spec, run, context="evaluate")
         trained_split = OmegaConf.create(predictor.meta["split"])

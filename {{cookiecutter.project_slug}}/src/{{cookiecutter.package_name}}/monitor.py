@@ -42,16 +42,15 @@ def monitor(cfg: DictConfig) -> DriftReport:
     from .evaluation.plots import distribution_shift
     from .monitoring.drift import detect_drift
     from .monitoring.report import render, to_json
-    from .registry import model_uri
-    from .serving import load_predictor
+    from .serving import open_model
     from .tracking import tracked_run
 
     settings = cfg.monitor
     output = Path(cfg.paths.output_dir)
     with tracked_run(cfg, stage="monitor", run_name="monitor") as run:
-        uri = model_uri(settings.reference, cfg.tracking.model_name)
-        predictor, trained_by = load_predictor(uri)
-        run.set_tags({"reference.uri": uri, "reference.run_id": trained_by})
+        predictor, uri, trained_by = open_model(
+            run, settings.reference, cfg.tracking.model_name, role="reference"
+        )
         frame, checked = inspect_table(
             settings.input, predictor.spec, run, "monitor", serving=True, reference_run=trained_by
         )

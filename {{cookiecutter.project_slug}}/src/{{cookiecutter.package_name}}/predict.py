@@ -29,16 +29,13 @@ def predict(cfg: DictConfig) -> Path:
     from .data.io import table_format, write_table
     from .data.load import load_validated
     from .data.schema import Role
-    from .registry import model_uri
-    from .serving import load_predictor
+    from .serving import open_model
     from .tracking import tracked_run
 
     output = Path(cfg.predict.output)
     with tracked_run(cfg, stage="predict", run_name="predict") as run:
         table_format(output)  # a bad output name fails now, not after the work
-        uri = model_uri(cfg.predict.model, cfg.tracking.model_name)
-        predictor, trained_by = load_predictor(uri)
-        run.set_tags({"model.uri": uri, "model.run_id": trained_by})
+        predictor, _, _ = open_model(run, cfg.predict.model, cfg.tracking.model_name)
         frame = load_validated(cfg.predict.input, predictor.spec, run, "predict", serving=True)
         table, stats = predictor.predict(frame)
         ids = frame[predictor.spec.names(Role.id)].convert_dtypes()  # 7, not 7.0

@@ -169,13 +169,22 @@ def log_predictor(predictor: Predictor, example: pd.DataFrame) -> str:
     return info.model_uri
 
 
-def load_predictor(uri: str) -> tuple[Predictor, str | None]:
-    """The predictor behind a model URI (see :func:`~.registry.model_uri`) and its run id."""
+def open_model(
+    run: Any, reference: str, model_name: str, role: str = "model"
+) -> tuple[Predictor, str, str | None]:
+    """Load the model ``reference`` names (alias, run id or URI, see
+    :func:`~.registry.model_uri`) for a stage, tagging ``run`` with ``<role>.uri`` and
+    ``<role>.run_id``; return the predictor, its URI and the run that trained it."""
     from mlflow.exceptions import MlflowException
 
+    from .registry import model_uri
+
+    uri = model_uri(reference, model_name)
     try:
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise PipelineError(uri, "model exists", f"{detail}; train one with `make train`") from err
-    return model.unwrap_python_model().predictor, model.metadata.run_id
+    trained_by = model.metadata.run_id
+    run.set_tags({f"{role}.uri": uri, f"{role}.run_id": trained_by})
+    return model.unwrap_python_model().predictor, uri, trained_by
