@@ -8,8 +8,10 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := build/demo
+BAKE ?= build/bake
+TASK ?= binary_classification
 
-.PHONY: help venv demo test bench lint clean
+.PHONY: help venv demo bake test bench lint format-project clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,6 +35,13 @@ demo: $(STAMP) ## Bake the default project into build/demo, install it, run its 
 	  BOOTSTRAP_PYTHON=$(BOOTSTRAP_PYTHON) PIP_QUIET=1
 	$(MAKE) -C $(DEMO) data validate train predict evaluate monitor
 
+bake: $(STAMP) ## Bake into $(BAKE) (TASK=..., committed to git) to work on the template
+	rm -rf $(BAKE) && mkdir -p $(BAKE)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(BAKE) . task=$(TASK)
+	cd $(BAKE)/my-ml-project && git init --quiet && git add -A && \
+	  git -c user.name=dev -c user.email=dev@example.com commit --quiet -m "Bake from template"
+	@echo "baked $(BAKE)/my-ml-project; its tests: cd $(BAKE)/my-ml-project && $(abspath $(PYTHON)) -m pytest -n 2"
+
 test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
 	$(PYTHON) -m pytest -n 2 tests
 
@@ -42,6 +51,9 @@ bench: $(STAMP) ## Run benchmarks/ and write benchmarks/RESULTS.md
 lint: $(STAMP) ## Ruff on the template's own code (hooks, tests, benchmarks)
 	$(VENV)/bin/ruff check hooks tests benchmarks
 	$(VENV)/bin/ruff format --check hooks tests benchmarks
+
+format-project: $(STAMP) ## Ruff-fix and format the generated project's Python, written back to the template
+	$(PYTHON) tests/map_back.py
 
 clean: ## Remove build/ and caches (keeps .venv)
 	rm -rf build .pytest_cache

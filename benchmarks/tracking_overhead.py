@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
 import tempfile
 import time
@@ -54,7 +55,9 @@ with tempfile.TemporaryDirectory() as tmp:
     uri = f"sqlite:///{Path(tmp) / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("bench", Path(tmp, "artifacts").as_uri())
-    cfg = config.TrainConfig(epochs=5, batch_size=1024, patience=0, lr=0.001)
+    cfg = config.TrainConfig(
+        steps=5 * math.ceil(rows / 1024), batch_size=1024, patience=0, lr=0.001
+    )
     samples: dict[str, list[float]] = {"training, 5 epochs": [], **{k: [] for k in spent}}
     for _ in range(repeats + 1):  # the first round warms up (torch._dynamo import, migrations)
         for key in spent:

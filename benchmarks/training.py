@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import math
 import sys
 import time
 
@@ -48,7 +49,7 @@ def floor() -> float:
 
 
 def ours() -> float:
-    cfg = config.TrainConfig(epochs=1, batch_size=BATCH, patience=0, lr=0.001)
+    cfg = config.TrainConfig(steps=math.ceil(rows / BATCH), batch_size=BATCH, patience=0, lr=0.001)
     logged: list[dict[str, float]] = []
     loop._show_progress = lambda: True  # the bar on, as at a terminal
     from rich import progress

@@ -96,7 +96,7 @@ def record_answers(project: Path, answers: dict[str, object]) -> Path:
         "checkout": answers.get("_checkout"),
         "context": {"cookiecutter": context},
         "directory": None,
-        "skip": [".git", "data/raw", "mlflow.db", "mlartifacts", "logs"],
+        "skip": [".git", "data/raw", "data/sample", "mlflow.db", "mlartifacts", "logs"],
     }
     path = project / ".cruft.json"
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")

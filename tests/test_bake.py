@@ -92,7 +92,7 @@ def test_toml_and_yaml_parse(baked: tuple[Path, dict]) -> None:
 def test_task_sets_the_data_config(baked: tuple[Path, dict]) -> None:
     """The chosen task decides data.task and data.target in the reviewed config."""
     project, answers = baked
-    data = yaml.safe_load((project / "configs/data/default.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((project / "configs/data/sample.yaml").read_text(encoding="utf-8"))
     assert data["task"] == answers["task"]
     assert data["target"] == TARGETS[answers["task"]]
 

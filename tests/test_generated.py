@@ -66,7 +66,7 @@ def test_pipeline_records_a_finished_run_with_provenance(project: Path) -> None:
     assert run([PYTHON, "-m", f"{package}.dataset"], project.parent, env=env).returncode == 0
     done = run([PYTHON, "-m", f"{package}.train"], project.parent, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    task = yaml.safe_load((project / "configs/data/default.yaml").read_text())["task"]
+    task = yaml.safe_load((project / "configs/data/sample.yaml").read_text())["task"]
     assert PRIMARY[task] in done.stdout
     assert f"mlflow ui --backend-store-uri sqlite:///{project}/mlflow.db" in done.stdout
 
@@ -125,10 +125,10 @@ def champion_version(project: Path) -> tuple[str, str | None]:
     with sqlite3.connect(project / "mlflow.db") as db:
         ((version,),) = db.execute(
             "select version from registered_model_aliases "
-            "where name = 'my_ml_project' and alias = 'champion'"
+            "where name = 'my_ml_project-sample' and alias = 'champion'"
         ).fetchall()
         previous = db.execute(
-            "select value from model_version_tags where name = 'my_ml_project' "
+            "select value from model_version_tags where name = 'my_ml_project-sample' "
             "and version = ? and key = 'champion.previous'",
             (version,),
         ).fetchall()
@@ -146,7 +146,7 @@ def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path)
     assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
     mlp = run([PYTHON, "-m", f"{module}.train", "model=mlp"], project, env=env)
     assert mlp.returncode == 0, mlp.stderr[-3000:]
-    assert "registered my_ml_project v" in mlp.stdout + mlp.stderr
+    assert "registered my_ml_project-sample v" in mlp.stdout + mlp.stderr
 
     predicted = run([PYTHON, "-m", f"{module}.predict"], project, env=env)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
@@ -167,11 +167,11 @@ def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path)
 
     clean = run([PYTHON, "-m", f"{module}.monitor"], project, env=env)
     assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
-    assert "no drift" in clean.stdout
-    drift_args = ["monitor.input=data/raw/drifted_batch.csv", f"paths.log_dir={tmp_path}"]
+    assert "clean: no drift" in clean.stdout
+    drift_args = ["monitor.input=data/sample/drifted_batch.csv", f"paths.log_dir={tmp_path}"]
     drifted = run([PYTHON, "-m", f"{module}.monitor", *drift_args], project, env=env)
     assert drifted.returncode == 4, drifted.stdout[-3000:] + drifted.stderr[-3000:]
-    assert "DRIFT in 3 feature(s): monthly_spend_usd, device, contract" in drifted.stdout
+    assert "ALERT: drift in 3 feature(s): monthly_spend_usd, device, contract" in drifted.stdout
     plots = {p.name for p in tmp_path.rglob("drift_*.png")}
     assert plots == {f"drift_{f}.png" for f in ("monthly_spend_usd", "device", "contract")}
 
@@ -192,8 +192,8 @@ def test_kill_training_then_resume_reaches_the_uninterrupted_metrics(tmp_path: P
     env = {"PYTHONPATH": str(project / "src")}
     module = "my_ml_project"
     assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
-    train = [PYTHON, "-m", f"{module}.train", "model=mlp", "train.epochs=40", "train.patience=0"]
-    train += ["train.batch_size=16"]  # about 0.15 s an epoch: time to kill it mid-run
+    train = [PYTHON, "-m", f"{module}.train", "model=mlp", "train.steps=8760", "train.patience=0"]
+    train += ["train.batch_size=16"]  # 40 epochs of 219 steps, about 0.15 s each: time to kill
     full_args = ["tracking.experiment=full", f"paths.log_dir={tmp_path / 'full'}"]
     full = run([*train, *full_args], project, env=env)
     assert full.returncode == 0, full.stderr[-3000:]
@@ -296,7 +296,7 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
 
     import pandas as pd
 
-    planted = pd.read_csv(project / "data/raw/sample.csv")
+    planted = pd.read_csv(project / "data/sample/sample.csv")
     planted.loc[1, "age_years"] = 150.0
     planted.loc[2, "region"] = "atlantis"
     planted.loc[3, "monthly_spend_usd"] = float("inf")
@@ -325,20 +325,22 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
     )
     new_csv = tmp_path / "farm.csv"
     unseen.to_csv(new_csv, index=False)
-    drafted = run([PYTHON, "-m", f"{module}.infer_schema", str(new_csv)], project, env=env)
+    infer = [PYTHON, "-m", f"{module}.infer_schema", str(new_csv), "--target", "yield_kg"]
+    drafted = run(infer, project, env=env)
     assert drafted.returncode == 0, drafted.stderr
+    assert drafted.stdout.splitlines()[-1].strip() == "make use-data NAME=farm"
     schema = project / "schemas" / "farm.yaml"
     assert "FILL IN" in schema.read_text()
-    overrides = [
-        f"data.path={new_csv}",
-        f"data.schema={schema}",
-        "data.task=regression",
-        "data.target=yield_kg",
-        "data.slices=[soil]",  # M6 slices name columns of this table
-    ]
-    assert run([PYTHON, "-m", f"{module}.validate", *overrides], project, env=env).returncode == 0
-    done = run([PYTHON, "-m", f"{module}.train", *overrides], project, env=env)
+    data_config = (project / "configs" / "data" / "farm.yaml").read_text()
+    assert "task: regression" in data_config  # proposed from the target
+    assert 'slices: ["soil"]' in data_config  # M6: the categorical feature
+    assert f"path: {json.dumps(str(new_csv))}" in data_config
+    checked = run([PYTHON, "-m", f"{module}.validate", "data=farm"], project, env=env)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "FILL IN" in checked.stdout + checked.stderr, "drafted descriptions are named"
+    done = run([PYTHON, "-m", f"{module}.train", "data=farm"], project, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "val/rmse" in done.stdout
-    again = run([PYTHON, "-m", f"{module}.infer_schema", str(new_csv)], project, env=env)
-    assert again.returncode != 0, "a draft must never overwrite a reviewed schema"
+    again = run(infer, project, env=env)
+    assert again.returncode == 2, "a draft must never overwrite a reviewed schema"
+    assert "never overwrites" in again.stderr

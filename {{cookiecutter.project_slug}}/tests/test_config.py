@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
 from {{ cookiecutter.package_name }}.config import (
     CONFIG_DIR,
+    HYDRA_VERSION_BASE,
     SCHEMAS,
     Task,
+)
+from {{ cookiecutter.package_name }}.data.sample import (
+    SAMPLE_DIR,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    PipelineError,
+)
+from {{ cookiecutter.package_name }}.use_data import (
+    DATA_ENTRY,
+    use_data,
 )
 
 GROUPS = sorted(path.name for path in CONFIG_DIR.iterdir() if path.is_dir())
@@ -87,3 +101,43 @@ def test_experiment_files_are_global_overrides() -> None:
     assert files
     for path in files:
         assert path.read_text(encoding="utf-8").startswith("# @package _global_"), path.name
+
+
+def test_the_sample_config_reads_what_the_generator_writes(
+    compose_cfg: Callable[..., DictConfig],
+) -> None:
+    """``data=sample`` reads data/sample/, the one place ``make data`` writes."""
+    data = compose_cfg("data=sample").data
+    assert Path(data.path) == CONFIG_DIR.parent / SAMPLE_DIR / "sample.csv"
+    assert Path(data.new_rows) == CONFIG_DIR.parent / SAMPLE_DIR / "new_batch.csv"
+
+
+def test_each_data_config_has_its_own_registered_model(
+    compose_cfg: Callable[..., DictConfig],
+) -> None:
+    """The registered model is named after the data config, so a new table starts its own
+    lineage instead of competing with the sample's champion."""
+    with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
+        cfg = compose("config", overrides=["data=sample", "data.name=wine"])
+    assert cfg.tracking.model_name.endswith("-wine")
+
+
+def test_use_data_selects_a_data_config_and_refuses_a_broken_one(tmp_path: Path) -> None:
+    """``make use-data NAME=...`` rewrites the one data entry of config.yaml, and refuses, by
+    name and without touching config.yaml, a config that is unknown or does not compose."""
+    configs = Path(shutil.copytree(CONFIG_DIR, tmp_path / "configs"))
+    text = (configs / "data" / "sample.yaml").read_text(encoding="utf-8")
+    (configs / "data" / "other.yaml").write_text(text.replace("name: sample", "name: other"))
+    selected = DATA_ENTRY.search((configs / "config.yaml").read_text()).group(2)
+    assert use_data("other", configs) == selected  # the sample, or the project's own data
+    with initialize_config_dir(str(configs), version_base=HYDRA_VERSION_BASE):
+        assert compose("config").data.name == "other"
+    selected = (configs / "config.yaml").read_text(encoding="utf-8")
+    with pytest.raises(PipelineError, match="no such data config") as unknown:
+        use_data("nope", configs)
+    assert "other, " in str(unknown.value) and "sample" in str(unknown.value)
+    (configs / "data" / "broken.yaml").write_text(text.replace("slices:", "slicez:"))
+    with pytest.raises(PipelineError, match="slicez") as broken:
+        use_data("broken", configs)
+    assert broken.value.check == "config composes"
+    assert (configs / "config.yaml").read_text(encoding="utf-8") == selected

@@ -26,6 +26,9 @@ from {{ cookiecutter.package_name }}.data.schema import (
 from {{ cookiecutter.package_name }}.data.split import (
     split_frame,
 )
+from {{ cookiecutter.package_name }}.dataset import (
+    write_samples,
+)
 from {{ cookiecutter.package_name }}.errors import (
     DataError,
 )
@@ -73,6 +76,49 @@ def test_written_sample_reads_back_identically(small_sample: Callable[..., Path]
     assert path.read_bytes() == again.read_bytes()
     frame = read_table(path)
     assert len(frame) == 400 and "customer_id" in frame
+
+
+def test_make_data_writes_only_the_sample_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make data`` writes its three files into data/sample/ and nowhere else, whatever data
+    the project is set to (it never reads data.path), and can run again over its own files."""
+    monkeypatch.setenv("PROJECT_ROOT", str(tmp_path))
+    own = tmp_path / "data" / "raw" / "mine.csv"
+    own.parent.mkdir(parents=True)
+    own.write_text("a,b\n1,2\n")
+    first = write_samples(rows=50, seed=0, batch_rows=20)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in first) == [
+        "data/sample/drifted_batch.csv",
+        "data/sample/new_batch.csv",
+        "data/sample/sample.csv",
+    ]
+    again = write_samples(rows=50, seed=0, batch_rows=20)
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in first]
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {"data/raw/mine.csv", "data/sample/.generated.json"} | {
+        p.relative_to(tmp_path).as_posix() for p in first
+    }
+    assert own.read_text() == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("foreign", ["not written by it", "edited since"])
+def test_the_generator_never_overwrites_a_file_it_did_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, foreign: str
+) -> None:
+    """A table the generator did not write (or one of its files edited since) is refused by
+    name, byte for byte untouched, and no other sample file is written either."""
+    monkeypatch.setenv("PROJECT_ROOT", str(tmp_path))
+    directory = tmp_path / "data" / "sample"
+    if foreign == "edited since":
+        write_samples(rows=50, seed=0, batch_rows=20)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "drifted_batch.csv").write_text("my,own\n1,2\n")
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    with pytest.raises(DataError, match=r"drifted_batch\.csv") as caught:
+        write_samples(rows=50, seed=0, batch_rows=20)
+    assert caught.value.check == "written by the sample generator"
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
 
 
 def test_parquet_reads_like_csv(tmp_path: Path) -> None:

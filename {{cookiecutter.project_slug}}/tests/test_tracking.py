@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.tracking import (
     PrepareTracking,
     TrackingConfigError,
     config_hash,
+    file_name,
     flatten,
     resolve_tracking_uri,
     tracked_run,
@@ -135,14 +136,30 @@ def test_metrics_are_sent_in_batches(
     assert len(calls) == 3
 
 
+NAMES = ["a/b", "x y", "rate (%)", "rate [%]", "métrique", '"q"', ".hidden"]
+
+
 def test_metric_keys_from_column_names_are_made_safe(
     compose_cfg: Callable[..., DictConfig], only_run: Callable[..., mlflow.entities.Run]
 ) -> None:
-    """A column or category such as ``spend (%)`` in a metric key is stored, not refused."""
+    """Columns or categories such as ``rate (%)`` in metric keys are stored, not refused, and
+    two names that differ only in refused characters stay two metrics."""
     cfg = compose_cfg()
     with tracked_run(cfg, "unit") as run:
-        run.log_metrics({"slice/val/spend (%)/(0, 1]/rmse": 1.0})
-    assert only_run(cfg).data.metrics == {"slice/val/spend ___/_0_ 1_/rmse": 1.0}
+        run.log_metrics({f"drift/{name}/shift": float(i) for i, name in enumerate(NAMES)})
+    stored = only_run(cfg).data.metrics
+    assert sorted(stored.values()) == [float(i) for i in range(len(NAMES))]
+    assert stored["drift/métrique/shift"] == NAMES.index("métrique")
+    assert stored["drift/x y/shift"] == NAMES.index("x y")
+
+
+def test_file_names_from_column_names_are_plain_and_distinct() -> None:
+    """Any column name gives a plain, visible file name, and distinct names stay distinct."""
+    names = [file_name(name) for name in NAMES]
+    assert len(set(names)) == len(NAMES)
+    for name in names:
+        assert "/" not in name and not name.startswith(".") and " " not in name
+    assert file_name("age_years") == "age_years"
 
 
 def test_multirun_callback_creates_the_experiment_before_fan_out(

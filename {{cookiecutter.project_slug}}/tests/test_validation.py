@@ -13,25 +13,30 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from {{ cookiecutter.package_name }}.config import (
     CONFIG_DIR,
+    Task,
 )
-from {{ cookiecutter.package_name }}.data.infer import (
-    draft_spec,
-    render_draft,
+from {{ cookiecutter.package_name }}.data import (
+    sample,
 )
 from {{ cookiecutter.package_name }}.data.io import (
     read_table,
 )
 from {{ cookiecutter.package_name }}.data.schema import (
+    ColumnSpec,
+    Kind,
     PipelineError,
+    Role,
+    SchemaSpec,
     load_contract,
     load_schema,
 )
 from {{ cookiecutter.package_name }}.data.validation import (
     DataValidationError,
+    target_problems,
     validate_frame,
 )
 from {{ cookiecutter.package_name }}.validate import (
@@ -39,7 +44,7 @@ from {{ cookiecutter.package_name }}.validate import (
     validate,
 )
 
-SCHEMA = CONFIG_DIR.parent / "schemas" / "customers.yaml"
+SCHEMA = CONFIG_DIR.parent / "schemas" / "sample.yaml"
 
 
 @pytest.fixture
@@ -157,12 +162,81 @@ def test_parquet_input_validates_like_csv(clean: pd.DataFrame, contract, tmp_pat
     assert report.ok, report.render()
 
 
-def test_schema_typo_fails_naming_the_key(tmp_path: Path) -> None:
-    """A misspelt key in the schema YAML fails loudly, like a config typo."""
+def test_schema_typo_fails_naming_the_key_and_the_column(tmp_path: Path) -> None:
+    """A misspelt key in the schema YAML fails loudly, like a config typo, naming the column
+    whose entry holds it (the first nullable column of the sample's schema is ``age_years``)."""
     bad = tmp_path / "schema.yaml"
     bad.write_text(SCHEMA.read_text().replace("nullable: true", "nulable: true", 1))
-    with pytest.raises(PipelineError, match="nulable"):
+    with pytest.raises(PipelineError, match="nulable") as caught:
         load_schema(bad)
+    assert caught.value.column == "age_years"
+
+
+@pytest.mark.parametrize("task", list(Task), ids=lambda t: t.value)
+def test_a_target_that_does_not_fit_the_task_is_named(
+    tmp_path: Path, task: Task, compose_cfg: Callable[..., DictConfig]
+) -> None:
+    """A binary task on a 3-class target is refused naming the classes found; a multiclass task
+    on a single class too; a regression target of a few whole values is warned about."""
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60) % 3})
+    spec = SchemaSpec(
+        columns={
+            "x": ColumnSpec("a number"),
+            "y": ColumnSpec("the label", kind=Kind.integer, role=Role.target),
+        }
+    )
+    if task is Task.multiclass_classification:
+        frame["y"] = 1
+    failures, warnings = target_problems(frame, spec, task)
+    if task is Task.regression:
+        assert failures == [] and warnings[0].column == "y"
+        assert warnings[0].examples == ["0", "1", "2"] and "classification" in warnings[0].check
+        return
+    (failure,) = failures
+    assert failure.column == "y" and warnings == []
+    assert failure.examples == (["0", "1", "2"] if task.value.startswith("binary") else ["1"])
+    assert task.value in failure.check
+
+
+def test_validate_refuses_a_binary_task_on_three_classes(
+    compose_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    """The stage, end to end: ``data.task=binary_classification`` on a 3-class target exits
+    through a validation failure that names the target and its classes."""
+    frame = sample.generate(200, 0, Task.multiclass_classification)
+    path = tmp_path / "tiers.csv"
+    frame.to_csv(path, index=False)
+    contract = OmegaConf.load(SCHEMA)
+    for name in [n for n, c in contract.columns.items() if c.get("role") == "target"]:
+        del contract.columns[name]
+    contract.columns.plan_tier = {"description": "tier", "kind": "category", "role": "target"}
+    schema = tmp_path / "tiers.yaml"
+    OmegaConf.save(contract, schema)
+    cfg = compose_cfg(
+        f"data.path={path}",
+        f"data.schema={schema}",
+        "data.task=binary_classification",
+        "data.target=plan_tier",
+    )
+    with pytest.raises(DataValidationError) as caught:
+        validate(cfg)
+    (failure,) = caught.value.report.failures
+    assert failure.column == "plan_tier" and "2 classes" in failure.check
+    assert failure.examples == ["basic", "premium", "standard"]
+
+
+def test_validate_names_every_unknown_slice_column(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    only_run: Callable[..., mlflow.entities.Run],
+) -> None:
+    """M6: ``data.slices`` naming columns the contract lacks fails ``validate`` (not only
+    ``train``), naming all of them, and the run is FAILED."""
+    cfg = compose_cfg(f"data.path={small_sample()}", "data.slices=[region,colour,size]")
+    with pytest.raises(PipelineError, match="'colour', 'size'") as caught:
+        validate(cfg)
+    assert caught.value.check == "slice column declared"
+    assert only_run(cfg).info.status == "FAILED"
 
 
 def test_validate_stage_records_a_failed_run_and_exits_2(
@@ -199,43 +273,25 @@ def test_validate_stage_passes_on_the_sample(
     assert "passed" in validate(cfg)
 
 
-def test_drafted_schema_accepts_its_own_data_and_keeps_the_magic_value(
-    clean: pd.DataFrame,
-) -> None:
-    """``infer-schema``: the draft passes the table it came from and proposes -1 as magic (F3)."""
-    draft = draft_spec(clean)
-    assert draft.columns["support_calls_90d"].magic_values == [-1.0]
-    assert draft.columns["customer_id"].role.value == "id"
-    assert draft.columns["region"].categories is not None
-    _, report = validate_frame(clean, draft, "f.csv")
-    assert report.ok, report.render()
-    assert "FILL IN" in render_draft(draft, "f.csv")
-
-
 def test_schema_change_since_training_is_reported_by_name(
     compose_cfg: Callable[..., DictConfig],
-    small_sample: Callable[..., Path],
     tmp_path: Path,
-    only_run: Callable[..., mlflow.entities.Run],
+    champion: tuple,
+    champion_run: mlflow.entities.Run,
 ) -> None:
-    """F4: validating new data against the run a model was trained on names the new, missing
-    and retyped columns."""
-    from {{ cookiecutter.package_name }}.train import (
-        train,
-    )
-
-    path = small_sample()
-    cfg = compose_cfg(f"data.path={path}")
-    train(cfg)
-    trained = only_run(cfg)
-    changed = pd.read_csv(path).drop(columns=["device"]).assign(loyalty_points=1)
+    """F4: validating new data against the run a model was trained on (the session's champion)
+    names the new, missing and retyped columns."""
+    compose, _ = champion
+    changed = pd.read_csv(compose().data.path).drop(columns=["device"]).assign(loyalty_points=1)
     changed["tenure_months"] = changed["tenure_months"].astype(float)
     changed_path = tmp_path / "changed.csv"
     changed.to_csv(changed_path, index=False)
-    later = compose_cfg(f"data.path={changed_path}", f"data.reference_run={trained.info.run_id}")
+    later = compose_cfg(
+        f"data.path={changed_path}", f"data.reference_run={champion_run.info.run_id}"
+    )
     with pytest.raises(DataValidationError) as caught:
         validate(later)
-    warnings = " | ".join(w.check for w in caught.value.report.warnings)
+    warnings = " | ".join(w.check for w in caught.value.report.schema_changes)
     assert "new column 'loyalty_points'" in warnings
     assert "missing column 'device'" in warnings
     assert "column 'tenure_months' changed type: int64 -> float64" in warnings

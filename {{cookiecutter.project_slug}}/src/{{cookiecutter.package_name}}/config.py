@@ -81,33 +81,28 @@ class FeaturesConfig:
 
 
 @dataclass
-class SampleConfig:
-    """Size and seed of the bundled sample data written by ``make data``."""
-
-    rows: int = 5000
-    seed: int = 0
-    batch_rows: int = 500
-
-
-@dataclass
 class DataConfig:
     """The table to learn from, its contract (schema file) and what to predict in it.
 
+    ``name`` names the table's lineage: its models register as ``<package>-<name>``, so a new
+    table never competes with another table's champion. ``new_rows``: a file of new, unlabelled
+    rows of this table, what ``predict`` and ``monitor`` read unless told otherwise.
     ``reference_run``: an MLflow run id whose training data ``validate`` compares against,
     reporting new, missing or retyped columns and a changed schema (F4). ``slices``: columns
     whose values (quartiles, for numbers) get their own metrics (M6), so a model that is good
     on average but bad for one group is seen.
     """
 
+    name: str = MISSING
     path: str = MISSING
     schema: str = MISSING
     task: Task = MISSING
     target: str = MISSING
+    new_rows: str | None = None
     reference_run: str | None = None
     slices: list[str] = field(default_factory=list)
     split: SplitConfig = field(default_factory=SplitConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
-    sample: SampleConfig = field(default_factory=SampleConfig)
 
 
 @dataclass
@@ -150,20 +145,24 @@ class Optimizer(str, Enum):
 class TrainConfig:
     """How to fit the model (ignored by the closed-form baseline, except the gate).
 
-    ``l1`` and ``l2`` add penalties on the weights (not biases) to the loss. Training stops
-    early when the validation loss has not improved for ``patience`` epochs (0: never), and the
-    best epoch's weights are kept. ``grad_clip`` caps the gradient norm (null: no cap).
-    With ``require_beats_baseline`` (P1) a model whose validation metric is not better than the
-    baseline's by ``baseline_margin`` ends the run FAILED. The state is checkpointed after every
-    epoch; ``resume`` continues the interrupted run of the same config, in the same MLflow run.
+    The schedule is sized in optimizer steps, so the same defaults suit a 150-row table and a
+    300,000-row one: ``batch_size`` (null: a power of two picked from the training row count,
+    T7, see ``training.loop.auto_batch_size``) and at least ``steps`` optimizer steps, rounded
+    up to whole epochs. ``l1`` and ``l2`` add penalties on the weights (not biases) to the
+    loss. Training stops early when the validation loss, measured after every epoch, has not
+    improved for ``patience`` epochs (0: never), and the best epoch's weights are kept.
+    ``grad_clip`` caps the gradient norm (null: no cap). With ``require_beats_baseline`` (P1)
+    a model whose validation metric is not better than the baseline's by ``baseline_margin``
+    ends the run FAILED. The state is checkpointed after every epoch; ``resume`` continues the
+    interrupted run of the same config, in the same MLflow run.
     """
 
     seed: int = 0
     optimizer: Optimizer = Optimizer.adam
     lr: float = 0.01
     momentum: float = 0.9
-    batch_size: int = 256
-    epochs: int = 30
+    batch_size: int | None = None
+    steps: int = 2000
     l1: float = 0.0
     l2: float = 0.0
     patience: int = 5
@@ -206,25 +205,39 @@ class EvaluateConfig:
 
 @dataclass
 class PredictConfig:
-    """``predict``: the model, the raw rows to score (no target needed) and where to write."""
+    """``predict``: the model, the raw rows to score (no target needed) and where to write.
+
+    ``input`` defaults to the data config's ``new_rows``; ``output`` left null means
+    ``data/predictions/<input file name>``.
+    """
 
     model: str = "champion"
-    input: str = MISSING
-    output: str = MISSING
+    input: str | None = None
+    output: str | None = None
+
+
+@dataclass
+class ServeConfig:
+    """``serve``: which model ``mlflow models serve`` answers with, and where it listens."""
+
+    model: str = "champion"
+    host: str = "127.0.0.1"
+    port: int = 5001
 
 
 @dataclass
 class MonitorConfig:
     """``monitor``: the batch to check, the model whose training profile is the reference, and
     when a change counts as drift (P4). A check flags drift only when its Benjamini-Hochberg
-    adjusted p-value is below ``alpha`` *and* its effect reaches its threshold; the batch is
-    drifted when at least ``min_drifted_features`` features are."""
+    adjusted p-value is below ``alpha`` *and* its effect reaches its threshold (each threshold
+    is named after its effect, see ``monitoring.drift``); the batch is drifted when at least
+    ``min_drifted_features`` features are."""
 
-    input: str = MISSING
+    input: str | None = None
     reference: str = "champion"
     alpha: float = 0.01
-    psi: float = 0.1
-    js_distance: float = 0.1
+    wasserstein_sd: float = 0.2
+    total_variation: float = 0.1
     missing_rate_change: float = 0.05
     out_of_range_share: float = 0.01
     new_category_share: float = 0.01
@@ -242,6 +255,7 @@ class Config:
     paths: PathsConfig = MISSING
     evaluate: EvaluateConfig = MISSING
     predict: PredictConfig = MISSING
+    serve: ServeConfig = MISSING
     monitor: MonitorConfig = MISSING
 
 
@@ -253,6 +267,7 @@ SCHEMAS = {
     "paths": PathsConfig,
     "evaluate": EvaluateConfig,
     "predict": PredictConfig,
+    "serve": ServeConfig,
     "monitor": MonitorConfig,
 }
 

@@ -1,40 +1,62 @@
-"""Write the sample data: ``python -m {{ cookiecutter.package_name }}.dataset`` (``make data``).
+"""Write the bundled sample: ``python -m {{ cookiecutter.package_name }}.dataset`` (``make data``).
 
-Deterministic: the same ``data.sample.rows``, ``data.sample.seed`` and ``data.task`` always
-give the same file, described in ``data/README.md``. A second file, ``data/raw/new_batch.csv``,
-holds ``data.sample.batch_rows`` unlabelled rows from the same process (another seed): new
-customers to score with ``make predict`` and a clean batch for ``make monitor``.
-``data/raw/drifted_batch.csv`` is a batch with planted drift (``data.sample.plant_drift``), which
-``make monitor`` flags.
+Deterministic: the same rows and seed always give the same bytes, described in
+``data/README.md``. It writes three files into ``data/sample/`` and nowhere else, whatever the
+data config says, and never over a file it did not write itself (see
+:func:`~.data.sample.write_sample`): ``sample.csv`` (labelled rows for ``data=sample``),
+``new_batch.csv`` (unlabelled rows from the same process, another seed: what ``make predict``
+scores and ``make monitor`` finds clean) and ``drifted_batch.csv`` (a batch with planted drift
+that ``make monitor`` flags).
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 from pathlib import Path
 
-import hydra
-from omegaconf import DictConfig
-
-from .config import CONFIG_DIR, HYDRA_VERSION_BASE
+from .config import project_root
+from .errors import PipelineError, exit_bad_input
 
 log = logging.getLogger(__name__)
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
-    """Write ``data.sample.rows`` labelled rows to ``data.path`` and a batch of new rows."""
-    from .data.sample import write_sample
+def write_samples(rows: int, seed: int, batch_rows: int) -> list[Path]:
+    """Write the sample and its two batches for the sample's task; return their paths."""
+    from hydra import compose, initialize_config_dir
 
-    sample = cfg.data.sample
-    path = write_sample(cfg.data.path, sample.rows, sample.seed, cfg.data.task)
-    log.info("wrote %d rows of sample data to %s", sample.rows, path)
-    raw = Path(cfg.paths.data_dir) / "raw"
-    for name, seed, drifted in (("new_batch", 1, False), ("drifted_batch", 2, True)):
-        batch = raw / f"{name}.csv"
-        rows = sample.batch_rows
-        write_sample(batch, rows, sample.seed + seed, cfg.data.task, False, drifted)
-        log.info("wrote %d new unlabelled rows to %s", rows, batch)
+    from .config import CONFIG_DIR, HYDRA_VERSION_BASE
+    from .data.sample import SAMPLE_DIR, refuse_foreign, write_sample
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
+        task = compose("config", overrides=["data=sample"]).data.task
+    directory = project_root() / SAMPLE_DIR
+    files = {  # name: (rows, seed, labelled, drifted)
+        "sample.csv": (rows, seed, True, False),
+        "new_batch.csv": (batch_rows, seed + 1, False, False),
+        "drifted_batch.csv": (batch_rows, seed + 2, False, True),
+    }
+    for name in files:  # all or nothing: refuse before writing any
+        refuse_foreign(directory / name)
+    return [
+        write_sample(directory / name, *args[:2], task, *args[2:]) for name, args in files.items()
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000, help="labelled rows (default 5000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    parser.add_argument(
+        "--batch-rows", type=int, default=500, help="rows in each new batch (default 500)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        paths = write_samples(args.rows, args.seed, args.batch_rows)
+    except PipelineError as err:
+        exit_bad_input(err)
+    for path in paths:
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

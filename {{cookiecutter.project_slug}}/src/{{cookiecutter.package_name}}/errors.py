@@ -11,7 +11,7 @@ from typing import NoReturn
 
 EXIT_BAD_INPUT = 2
 EXIT_BELOW_BASELINE = 3
-EXIT_DRIFT = 4  # `monitor`: the batch drifted (a finding for cron or CI, not a crash)
+EXIT_FINDINGS = 4  # `monitor`: drift, contract violations or schema changes (for cron or CI)
 
 
 class PipelineError(Exception):
@@ -36,6 +36,18 @@ class BelowBaselineError(PipelineError):
     """P1: the model does not beat the trivial baseline, so it must not be used."""
 
     exit_code = EXIT_BELOW_BASELINE
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of ``err`` (and of its cause, when the first only introduces it): what a
+    one-line error says about a library's exception, without its traceback."""
+    lines = [line.strip() for line in str(err).strip().splitlines()] or [type(err).__name__]
+    line = lines[0]
+    if line.endswith(":") and len(lines) > 1:
+        line = f"{line} {lines[1]}"
+    elif line.endswith(":") and err.__cause__ is not None:
+        line = f"{line} {first_line(err.__cause__)}"
+    return line
 
 
 def exit_bad_input(err: PipelineError) -> NoReturn:

@@ -30,10 +30,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
     split = cfg.evaluate.split.value
     with tracked_run(cfg, stage="evaluate", run_name=f"evaluate-{cfg.evaluate.model}") as run:
-        predictor, _, _ = open_model(run, cfg.evaluate.model, cfg.tracking.model_name)
+        predictor, uri, _ = open_model(run, cfg.evaluate.model, cfg.tracking.model_name)
         run.set_tags({"evaluate.split": split})
         target, task, spec = predictor.meta["target"], predictor.task, predictor.spec
-        frame = load_validated(cfg.data.path, spec, run, context="evaluate")
+        frame = load_validated(cfg.data.path, spec, run, "evaluate", task=task, contract=uri)
         trained_split = OmegaConf.create(predictor.meta["split"])
         part = getattr(split_frame(frame, spec, target, task, trained_split, cfg.data.path), split)
         outputs, _ = predictor.outputs(part)

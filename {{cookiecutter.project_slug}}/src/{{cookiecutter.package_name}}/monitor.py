@@ -1,14 +1,21 @@
-"""Check a new batch for drift: ``python -m {{ cookiecutter.package_name }}.monitor monitor.input=batch.csv``.
+"""Monitor a batch of new rows: ``python -m {{ cookiecutter.package_name }}.monitor monitor.input=batch.csv``.
 
-P4, F4, ML Test Score Mo2. The batch is validated with the serving form of the reference
-model's contract (no target), with every new, missing or retyped column since training named;
-then every feature is compared with the model's training profile (``monitoring.drift``),
-deciding with the thresholds in ``configs/monitor/``. It writes ``drift.json`` and the console
-table next to the run log, a PNG per drifted feature, and records a ``monitor`` MLflow run
-linked to the reference run, with metrics per feature.
+P4, F4, ML Test Score Mo2. The batch is compared with the training profile of a reference model
+(``monitor.reference``, the champion of this data's lineage by default) and reported whole: a
+monitor is never blinded by the data it monitors. Rows that break the model's contract are
+findings (column, check, rows, examples), not a refusal; drift is checked on every feature the
+batch has (``monitoring.drift``, thresholds in ``configs/monitor/``); new, missing or retyped
+columns since training are named (F4). It writes ``monitor.json`` and the console report next to
+the run log, a PNG per drifted feature, and records a ``monitor`` MLflow run linked to the
+reference run, with metrics per feature.
 
-Exit codes (for cron or CI): 0 no drift, 4 drift, 2 invalid input or a reference that does not
-exist.
+Exit codes (for cron or CI):
+
+* 0: nothing to report;
+* 4: findings: drift, contract violations, missing feature columns, or new columns a strict
+  contract does not allow (the report says which);
+* 2: nothing could be checked: no input set, no such file, a file that cannot be read, or a
+  reference model that does not exist.
 """
 
 from __future__ import annotations
@@ -22,62 +29,76 @@ import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import EXIT_DRIFT, PipelineError, exit_bad_input
+from .errors import EXIT_FINDINGS, PipelineError, exit_bad_input
 
 if TYPE_CHECKING:
-    from .monitoring.drift import DriftReport
+    from .monitoring.report import MonitorReport
 
 log = logging.getLogger(__name__)
 
 
-def monitor(cfg: DictConfig) -> DriftReport:
-    """The drift report of ``monitor.input`` against ``monitor.reference``'s training profile.
+def monitor(cfg: DictConfig) -> MonitorReport:
+    """The report of ``monitor.input`` against ``monitor.reference``'s training profile.
 
-    Raises :class:`~.errors.PipelineError` for a missing reference or a batch that breaks the
-    contract (the run is then FAILED). Drift itself is a finding, not a failure: the run
-    finishes and the report says what drifted.
+    Raises :class:`~.errors.PipelineError` only when nothing can be checked (the run is then
+    FAILED). Findings are not failures: the run finishes and the report says what it found.
     """
+    from .data.io import required_input
     from .data.load import inspect_table
-    from .data.validation import DataValidationError
+    from .data.validation import STRUCTURE
     from .evaluation.plots import distribution_shift
     from .monitoring.drift import detect_drift
-    from .monitoring.report import render, to_json
+    from .monitoring.report import MonitorReport, render, to_json
     from .serving import open_model
-    from .tracking import tracked_run
+    from .tracking import file_name, tracked_run
 
     settings = cfg.monitor
     output = Path(cfg.paths.output_dir)
     with tracked_run(cfg, stage="monitor", run_name="monitor") as run:
+        source = required_input(settings.input, "monitor.input")
         predictor, uri, trained_by = open_model(
             run, settings.reference, cfg.tracking.model_name, role="reference"
         )
+        spec = predictor.spec
         frame, checked = inspect_table(
-            settings.input, predictor.spec, run, "monitor", serving=True, reference_run=trained_by
+            source, spec, run, "monitor", True, trained_by, "monitor.input", contract=uri
         )
-        for warning in checked.warnings:  # F4: schema changes since training, by name
-            log.warning("%s: %s", warning.column or settings.input, warning.check)
-        if not checked.ok:
-            raise DataValidationError(checked)
-        report = detect_drift(frame, predictor.profile, predictor.features, settings)
-        text, summary = to_json(report, uri), render(report)
+        report = MonitorReport(
+            file=str(source),
+            reference=f"{uri} (run {trained_by})",
+            drift=detect_drift(frame, predictor.profile, predictor.features, settings),
+            violations=[p for p in checked.failures if p.check not in STRUCTURE.values()],
+            schema_changes=checked.schema_changes,
+            new_columns=[str(c) for c in frame.columns if c not in spec.columns],
+            strict=spec.strict,
+        )
+        text, summary = to_json(report), render(report)
         output.mkdir(parents=True, exist_ok=True)
-        (output / "drift.json").write_text(text, encoding="utf-8")
-        (output / "drift.txt").write_text(summary, encoding="utf-8")
-        run.log_text(text, "drift/drift.json")
-        run.log_text(summary, "drift/drift.txt")
-        for name in report.drifted_features:
-            shares = report.distributions[name]
+        (output / "monitor.json").write_text(text, encoding="utf-8")
+        (output / "monitor.txt").write_text(summary, encoding="utf-8")
+        run.log_text(text, "monitor/monitor.json")
+        run.log_text(summary, "monitor/monitor.txt")
+        for name in report.drift.drifted_features:
+            shares = report.drift.distributions[name]
             figure = distribution_shift(name, shares.labels, shares.reference, shares.current)
-            figure.savefig(output / f"drift_{name}.png", dpi=100)
-            run.log_figure(figure, f"drift/{name}.png")
+            figure.savefig(output / f"drift_{file_name(name)}.png", dpi=100)
+            run.log_figure(figure, f"monitor/drift_{file_name(name)}.png")
+        violated = {p.column for p in report.violations if p.column}
         run.log_metrics(
-            {f"drift/{c.feature}/{c.effect_name}": c.effect for c in report.checks}
-            | {"drift/features_drifted": len(report.drifted_features)}
+            {f"drift/{c.feature}/{c.effect_name}": c.effect for c in report.drift.checks}
+            | {f"violations/{p.column or 'table'}/rows": p.rows for p in report.violations}
+            | {
+                "drift/features_drifted": len(report.drift.drifted_features),
+                "monitor/rows": len(frame),
+                "monitor/columns_violated": len(violated),
+            }
         )
         run.set_tags(
             {
-                "drift.verdict": "drift" if report.drifted else "clean",
-                "drift.features": ",".join(report.drifted_features),
+                "monitor.verdict": "alert" if report.alert else "clean",
+                "monitor.alerts": " | ".join(report.alerts)[:5000],
+                "drift.verdict": "drift" if report.drift.drifted else "clean",
+                "drift.features": ",".join(report.drift.drifted_features),
             }
         )
     print(summary, end="")
@@ -86,12 +107,12 @@ def monitor(cfg: DictConfig) -> DriftReport:
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point: exit 0 (clean), 4 (drift) or 2 (invalid input, missing reference)."""
+    """Hydra entry point: exit 0 (nothing to report), 4 (findings) or 2 (nothing checked)."""
     try:
         report = monitor(cfg)
     except PipelineError as err:
         exit_bad_input(err)
-    sys.exit(EXIT_DRIFT if report.drifted else 0)
+    sys.exit(EXIT_FINDINGS if report.alert else 0)
 
 
 if __name__ == "__main__":

@@ -26,17 +26,20 @@ def predict(cfg: DictConfig) -> Path:
     """Score ``predict.input`` with ``predict.model``; write ``predict.output``; return it."""
     import pandas as pd
 
-    from .data.io import table_format, write_table
+    from .data.io import required_input, table_format, write_table
     from .data.load import load_validated
     from .data.schema import Role
     from .serving import open_model
     from .tracking import tracked_run
 
-    output = Path(cfg.predict.output)
     with tracked_run(cfg, stage="predict", run_name="predict") as run:
+        source = required_input(cfg.predict.input, "predict.input")
+        output = Path(cfg.predict.output or Path(cfg.paths.data_dir, "predictions", source.name))
         table_format(output)  # a bad output name fails now, not after the work
-        predictor, _, _ = open_model(run, cfg.predict.model, cfg.tracking.model_name)
-        frame = load_validated(cfg.predict.input, predictor.spec, run, "predict", serving=True)
+        predictor, uri, _ = open_model(run, cfg.predict.model, cfg.tracking.model_name)
+        frame = load_validated(
+            source, predictor.spec, run, "predict", True, "predict.input", contract=uri
+        )
         table, stats = predictor.predict(frame)
         ids = frame[predictor.spec.names(Role.id)].convert_dtypes()  # 7, not 7.0
         result = pd.concat([ids, table], axis=1)

@@ -14,6 +14,7 @@ before any prediction (Mo2).
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from .data.features import FeaturePipeline, TransformStats
 from .data.schema import SchemaSpec, load_schema
 from .data.tensors import TargetEncoding
 from .data.validation import ValidationReport, check_frame, validate_frame
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .models import build_model
 from .monitoring.profile import Profile
 from .training.loop import Rescaled
@@ -41,6 +42,7 @@ PROFILE = "reference_profile.json"  # P4: the training distribution that `monito
 # spares MLflow from inferring requirements by loading the model in a subprocess (seconds).
 SERVING_PACKAGES = ("torch", "pandas", "numpy", "pandera", "pyarrow", "omegaconf", "scikit-learn")
 PROBABILITY_PREFIX = "probability_"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -183,8 +185,17 @@ def open_model(
     try:
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as err:
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        detail = first_line(err)
         raise PipelineError(uri, "model exists", f"{detail}; train one with `make train`") from err
     trained_by = model.metadata.run_id
+    predictor = model.unwrap_python_model().predictor
     run.set_tags({f"{role}.uri": uri, f"{role}.run_id": trained_by})
-    return model.unwrap_python_model().predictor, uri, trained_by
+    log.info(
+        "%s: %s model of %r (target %r) trained by run %s",
+        uri,
+        predictor.meta["model"]["name"],
+        predictor.meta.get("data", "?"),
+        predictor.meta["target"],
+        trained_by,
+    )
+    return predictor, uri, trained_by

@@ -44,7 +44,8 @@ DB_NAME = "mlflow.db"
 ARTIFACT_DIR = "mlartifacts"
 MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
-UNSAFE_KEY = re.compile(r"[^\w.\- :/]")  # MLflow accepts word characters and . - space : /
+UNSAFE_KEY = re.compile(r"[^\w.\- :/]+")  # MLflow accepts word characters and . - space : /
+UNSAFE_FILE = re.compile(r"[^\w.\-]+")  # what a file or artifact name keeps of a column name
 # Groups that say where things go or belong to other stages, not what training computes: left
 # out of the config hash so the same experiment hashes the same on every machine.
 UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
@@ -145,6 +146,28 @@ class PrepareTracking(Callback):
         prepare(config.tracking, Path(config.paths.root))
 
 
+def _tagged(safe: str, original: str) -> str:
+    """``safe`` plus a short digest of ``original``, so two names that differ only in the
+    characters that were replaced (``rate (%)``, ``rate [%]``) never meet."""
+    return f"{safe}-{hashlib.sha256(original.encode('utf-8')).hexdigest()[:6]}"
+
+
+def metric_key(key: str) -> str:
+    """``key`` as MLflow accepts it: characters it refuses (from column names or category
+    values, e.g. ``rate (%)`` or ``"q"``) become ``_``, tagged with a digest when any was."""
+    safe = UNSAFE_KEY.sub("_", key)
+    return safe if safe == key else _tagged(safe, key)
+
+
+def file_name(name: str) -> str:
+    """A file or artifact name made from any column name (``a/b``, ``x y``, ``.hidden``):
+    only word characters, ``.`` and ``-``, never hidden, tagged with a digest when changed."""
+    safe = UNSAFE_FILE.sub("_", name)[:80]
+    if safe.startswith("."):
+        safe = "_" + safe
+    return safe if safe == name else _tagged(safe, name)
+
+
 def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested keys become dotted names (``train.seed``); values over MLflow's limit are cut."""
     flat: dict[str, str] = {}
@@ -210,11 +233,11 @@ class RunRecorder:
     pending: list[Metric] = field(default_factory=list)
 
     def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
-        """Queue ``values`` for ``step``; they are sent in batches, not one call each. Characters
-        MLflow refuses in a key (from column names or category values) become ``_``."""
+        """Queue ``values`` for ``step``; they are sent in batches, not one call each. Keys are
+        made safe with :func:`metric_key` (column names and category values end up in them)."""
         now = int(time.time() * 1000)
         self.pending.extend(
-            Metric(UNSAFE_KEY.sub("_", key), float(v), now, step) for key, v in values.items()
+            Metric(metric_key(key), float(v), now, step) for key, v in values.items()
         )
         if len(self.pending) >= MAX_BATCH:
             self.flush()
@@ -306,6 +329,7 @@ def tracked_run(
     root = Path(cfg.paths.root)
     experiment_id = prepare(cfg.tracking, root)
     tags = {"stage": stage, "config.hash": config_hash(cfg), **git_state(root)}
+    tags["data.name"] = cfg.data.name
     tags["mlflow.source.git.commit"] = tags["git.commit"]
     if resume_run:
         run = mlflow.start_run(run_id=resume_run)

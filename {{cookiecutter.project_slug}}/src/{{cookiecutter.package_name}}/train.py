@@ -34,12 +34,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     from .data.features import FeaturePipeline
     from .data.load import load_validated
-    from .data.schema import load_contract
+    from .data.schema import check_slices, load_contract
     from .data.split import split_frame
     from .data.tensors import TargetEncoding, to_tensors
     from .evaluation.gate import baseline_delta, require_beats_baseline
     from .evaluation.metrics import compute_metrics, evaluate, model_outputs, outcome_plot, prefixed
-    from .evaluation.slices import check_slices, slice_metrics
+    from .evaluation.slices import slice_metrics
     from .models import build_model, fit_baseline
     from .monitoring.profile import Profile
     from .serving import Predictor, log_predictor
@@ -59,7 +59,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             checkpoint.load()  # raises "no checkpoint", inside the run so that it ends FAILED
         spec = load_contract(data.schema, data.target, task)
         check_slices(list(data.slices), spec, data.schema)
-        frame = load_validated(data.path, spec, run, context="train")  # stops here on bad data
+        frame = load_validated(data.path, spec, run, "train", task=task)  # stops on bad data
         splits = split_frame(frame, spec, data.target, task, data.split, source=data.path)
         features = FeaturePipeline.fit(splits.train, spec, data.features.rare_min_count)
         run.log_text(features.to_json(), "features/pipeline.json")
@@ -99,6 +99,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             require_beats_baseline(metrics, task, cfg.train.baseline_margin, cfg.model.name)
         meta = {
             "model": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True),
+            "data": data.name,
             "task": task.value,
             "target": data.target,
             "split": OmegaConf.to_container(data.split, resolve=True),
@@ -118,11 +119,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 def report_training(run: Any, history: Any, train_cfg: DictConfig) -> None:
-    """T1-T7: the advisor's verdict on the loss curve, and the learning curves as a plot."""
+    """T1-T7: the schedule actually used (the batch size ``train.batch_size: null`` picked,
+    the epochs ``train.steps`` gave) as tags, the advisor's verdict on the loss curve, and the
+    learning curves as a plot."""
     from .evaluation import plots
-    from .training.advisor import advise
+    from .training.advisor import advise_run
 
-    advice = advise(history.train_loss, train_cfg.lr, train_cfg.batch_size, history.stopped_early)
+    run.set_tags(
+        {
+            "train.batch_size_used": history.batch_size,
+            "train.epochs_planned": history.epochs,
+            "train.epochs_run": len(history.train_loss),
+        }
+    )
+    advice = advise_run(history, train_cfg.lr)
     run.log_advice(advice, history.train_loss)
     log.info("%s", advice.line())
     run.log_figure(

@@ -26,15 +26,16 @@ def validate(cfg: DictConfig) -> str:
     the full report) when any check fails; the MLflow run is then FAILED with the report attached.
     """
     from .data.load import inspect_table
-    from .data.schema import load_contract
+    from .data.schema import check_slices, load_contract
     from .data.validation import DataValidationError, write_report
     from .tracking import tracked_run
 
     data = cfg.data
     with tracked_run(cfg, stage="validate", run_name="validate") as run:
         spec = load_contract(data.schema, data.target, data.task)
+        check_slices(list(data.slices), spec, data.schema)
         _, report = inspect_table(
-            data.path, spec, run, "validate", reference_run=data.reference_run
+            data.path, spec, run, "validate", reference_run=data.reference_run, task=data.task
         )
         write_report(report, Path(cfg.paths.output_dir))
         run.log_metrics(

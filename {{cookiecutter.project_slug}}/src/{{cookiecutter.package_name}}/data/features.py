@@ -78,7 +78,7 @@ class FeaturePipeline:
                 categorical[name] = CategoricalFeature(vocabulary, rare)
             else:
                 is_date = col.kind is Kind.date
-                magic = [float(v) for v in col.magic_values]
+                magic = [float(v) for v in col.magic_values or []]
                 values = numbers(train[name], magic, is_date)
                 finite = values[~np.isnan(values)]
                 median = float(np.median(finite)) if finite.size else 0.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, first_line
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -25,6 +25,18 @@ def table_format(path: Path) -> str:
             str(path), "file format", f"unsupported extension {path.suffix!r}; use {supported}"
         )
     return kind
+
+
+def required_input(path: str | None, setting: str) -> Path:
+    """The file a stage reads, named by the config key ``setting``; a clear error when unset
+    (its default, the data config's ``new_rows``, is null for a table without new rows)."""
+    if not path:
+        raise DataError(
+            f"<{setting}>",
+            "input file set",
+            f"no file to read: pass {setting}=path/to/rows.csv, or set new_rows in the data config",
+        )
+    return Path(path)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -42,12 +54,19 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Return the table at ``path``; raise :class:`DataError` naming the file and the check."""
+def read_table(path: str | Path, setting: str = "data.path") -> pd.DataFrame:
+    """Return the table at ``path``; raise :class:`DataError` naming the file and the check.
+
+    ``setting`` is the config key that named the file, so a wrong path says what to fix."""
+    from .sample import SAMPLE_DIR
+
     path = Path(path)
     name = str(path)
     if not path.exists():
-        raise DataError(name, "file exists", "no such file; run `make data` or fix data.path")
+        hint = f"fix {setting}"
+        if path.parent.parts[-2:] == SAMPLE_DIR.parts:
+            hint = "the bundled sample is written by `make data`"
+        raise DataError(name, "file exists", f"no such file; {hint}")
     if not path.is_file():
         raise DataError(name, "is a file", "the path is a directory")
     kind = table_format(path)
@@ -60,8 +79,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError as err:
         raise DataError(name, "not empty", "the file has no header and no rows") from err
     except (pd.errors.ParserError, ValueError, OSError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(name, f"readable {kind}", first_line) from err
+        raise DataError(name, f"readable {kind}", first_line(err)) from err
     if frame.empty:
         raise DataError(name, "has rows", "the file has a header but no data rows")
     return frame

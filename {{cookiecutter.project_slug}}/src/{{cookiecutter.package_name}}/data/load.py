@@ -8,9 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import Task
 from .io import read_table
 from .schema import SchemaSpec
-from .validation import DataValidationError, ValidationReport, validate_frame
+from .validation import DataValidationError, ValidationReport, target_problems, validate_frame
 
 
 def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
@@ -30,24 +31,42 @@ def inspect_table(
     context: str,
     serving: bool = False,
     reference_run: str | None = None,
+    setting: str = "data.path",
+    task: Task | None = None,
+    contract: str | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read ``path`` and validate it; with ``reference_run``, also report how its columns and
-    schema differ from that run's training data (F4). The report and the fingerprint are
-    recorded on ``run``; failed checks are left to the caller."""
-    frame = read_table(path)
+    """Read ``path`` (named by the config key ``setting``) and validate it; with
+    ``reference_run``, also report how its columns and schema differ from that run's training
+    data (F4). The report and the fingerprint are recorded on ``run``; failed checks are left to
+    the caller. With ``task``, the target is checked against it too (the classes it needs)."""
+    frame = read_table(path, setting)
     checked, report = validate_frame(frame, spec, str(path), serving=serving)
+    report.contract = contract
+    if task is not None:
+        failures, warnings = target_problems(checked, spec, task)
+        report.failures += failures
+        report.warnings += warnings
     current = fingerprint(frame)
     if reference_run:
-        report.warnings += run.compare_with(reference_run, current, spec, serving)
+        report.schema_changes = run.compare_with(reference_run, current, spec, serving)
     run.log_data(frame, report, spec, context, current)
     return checked, report
 
 
 def load_validated(
-    path: str | Path, spec: SchemaSpec, run: Any, context: str, serving: bool = False
+    path: str | Path,
+    spec: SchemaSpec,
+    run: Any,
+    context: str,
+    serving: bool = False,
+    setting: str = "data.path",
+    task: Task | None = None,
+    contract: str | None = None,
 ) -> pd.DataFrame:
     """:func:`inspect_table`, raising on any failed check, so a FAILED run shows why."""
-    checked, report = inspect_table(path, spec, run, context, serving)
+    checked, report = inspect_table(
+        path, spec, run, context, serving, setting=setting, task=task, contract=contract
+    )
     if not report.ok:
         raise DataValidationError(report)
     return checked

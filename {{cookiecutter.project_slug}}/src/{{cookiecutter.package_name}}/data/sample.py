@@ -23,12 +23,15 @@ model can beat the baseline but not reach perfection.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..config import Task
+from ..errors import DataError
 from .io import write_table
 
 TARGETS = {
@@ -46,6 +49,10 @@ UNKNOWN_CALLS = -1  # F3: the magic value upstream uses for "not recorded"
 MISSING_SHARE = {"age_years": 0.03, "monthly_spend_usd": 0.02, "device": 0.04}
 UNKNOWN_CALLS_SHARE = 0.08
 MIN_ROWS = 20
+# The generator writes only here (``make data``), never to a configured data path, and records
+# the digest of every file it writes in MANIFEST, so it can refuse to overwrite anything else.
+SAMPLE_DIR = Path("data") / "sample"
+MANIFEST = ".generated.json"
 
 
 def generate(rows: int, seed: int, task: Task) -> pd.DataFrame:
@@ -130,10 +137,45 @@ def write_sample(
 ) -> Path:
     """Generate the sample and write it as CSV or Parquet (by the extension); without
     ``labelled``, the target column is left out, as in rows that arrive for scoring; with
-    ``drifted``, :func:`plant_drift` is applied."""
+    ``drifted``, :func:`plant_drift` is applied.
+
+    Never overwrites a file it did not write: an existing ``path`` is replaced only when the
+    manifest beside it records it, unchanged, as written by this generator (so a user's table
+    that happens to sit there, or a sample someone edited, is never lost)."""
+    path = Path(path)
+    refuse_foreign(path)
     frame = generate(rows, seed, task)
     if not labelled:
         frame = frame.drop(columns=TARGETS[task])
     if drifted:
         frame = plant_drift(frame, seed)
-    return write_table(frame, path)
+    write_table(frame, path)
+    written = _manifest(path.parent)
+    written[path.name] = _digest(path)
+    manifest = path.parent / MANIFEST
+    manifest.write_text(json.dumps(written, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def refuse_foreign(path: Path) -> None:
+    """Raise unless ``path`` is free or holds, unchanged, a file this generator wrote."""
+    if path.exists() and _manifest(path.parent).get(path.name) != _digest(path):
+        raise DataError(
+            str(path),
+            "written by the sample generator",
+            "the file exists and was not written by `make data` (or was changed since); "
+            "the generator never overwrites it: move it away to regenerate the sample",
+        )
+
+
+def _manifest(directory: Path) -> dict[str, str]:
+    """File name -> digest of every file the generator wrote into ``directory``."""
+    manifest = directory / MANIFEST
+    return json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes (None for something that is not a regular file)."""
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -9,6 +9,7 @@ reports every failure at once; pandera does the checking, this module only decla
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..config import Task
@@ -58,7 +59,9 @@ class ColumnSpec:
     min: float | None = None
     max: float | None = None
     categories: list[Any] | None = None
-    magic_values: list[float] = field(default_factory=list)  # F3: values that mean "unknown"
+    # F3: values that mean "unknown". None (absent): not declared, so validation may warn about a
+    # likely one; a list, even []: declared and complete, never warned about.
+    magic_values: list[float] | None = None
 
 
 @dataclass
@@ -85,25 +88,53 @@ class SchemaSpec:
 
 
 def load_schema(path: str | Path) -> SchemaSpec:
-    """Read a schema YAML; an unknown key or wrong type fails naming the file and the key."""
+    """Read a schema YAML; an unknown key or wrong type fails naming the file and the key.
+
+    A schema already read with the same bytes is not parsed again (OmegaConf's typed merge is
+    the slow part): every stage and test reads the same few files many times."""
     path = Path(path)
     if not path.is_file():
         raise PipelineError(str(path), "schema exists", "no such schema file; see data.schema")
+    content = path.read_bytes()
+    if content not in _PARSED:
+        _PARSED[content] = _parse_schema(path)
+    return copy.deepcopy(_PARSED[content])  # callers adjust roles (load_contract)
+
+
+_PARSED: dict[bytes, SchemaSpec] = {}
+
+
+def _parse_schema(path: Path) -> SchemaSpec:
     try:
         raw = OmegaConf.load(path)
         merged = OmegaConf.merge(OmegaConf.structured(SchemaSpec), raw)
         spec = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
-        raise PipelineError(str(path), "schema is valid", str(err).splitlines()[0]) from err
+        column = _failing_column(raw) if "raw" in locals() else None
+        raise PipelineError(str(path), "schema is valid", str(err).splitlines()[0], column) from err
     assert isinstance(spec, SchemaSpec)
     return spec
+
+
+def _failing_column(raw: Any) -> str | None:
+    """The first column whose entry does not fit :class:`ColumnSpec` (a misspelt key such as
+    ``nulable``, or a wrong type), so the error names it; None when the columns are fine."""
+    columns = raw.get("columns") if isinstance(raw, DictConfig) else None
+    if not isinstance(columns, DictConfig):
+        return None
+    for name, entry in columns.items():
+        try:
+            OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(ColumnSpec), entry))
+        except OmegaConfBaseException:
+            return str(name)
+    return None
 
 
 def _range_check(spec: ColumnSpec) -> pa.Check:
     """``min <= x <= max``, where declared magic values (F3) are allowed outside the range."""
     low = -np.inf if spec.min is None else spec.min
     high = np.inf if spec.max is None else spec.max
-    magic = list(spec.magic_values)
+    magic = list(spec.magic_values or [])
     name = f"in_range[{spec.min}, {spec.max}]" + (f" or magic {magic}" if magic else "")
     if not magic:
         return pa.Check(lambda s: s.between(low, high), name=name)
@@ -132,8 +163,13 @@ def _first_occurrences(frame: pd.DataFrame) -> pd.Series:
     return result
 
 
-def _column(spec: ColumnSpec, required: bool) -> pa.Column:
-    """The pandera column for one spec."""
+# Checks about a whole table, not about any one row: they hold for training data and are
+# findings in monitoring, but never refuse a request (one row is a valid request).
+TABLE_CHECKS = frozenset({"not_constant", "field_uniqueness", "no_duplicate_rows"})
+
+
+def _column(spec: ColumnSpec, required: bool, table_checks: bool) -> pa.Column:
+    """The pandera column for one spec; ``table_checks`` adds the checks of a whole table."""
     checks: list[pa.Check] = []
     dtype: Any = None
     coerce = False
@@ -150,13 +186,13 @@ def _column(spec: ColumnSpec, required: bool) -> pa.Column:
         )
     if spec.categories is not None:
         checks.append(pa.Check.isin(list(spec.categories)))
-    if not spec.unique and spec.role in (Role.feature, Role.target):
+    if table_checks and not spec.unique and spec.role in (Role.feature, Role.target):
         checks.append(pa.Check(_varies, name="not_constant"))
     return pa.Column(
         dtype,
         checks=checks,
         nullable=spec.nullable,
-        unique=spec.unique,
+        unique=spec.unique and table_checks,
         coerce=coerce,
         required=required,
         description=spec.description,
@@ -164,14 +200,19 @@ def _column(spec: ColumnSpec, required: bool) -> pa.Column:
     )
 
 
-def build_pandera_schema(spec: SchemaSpec, serving: bool = False) -> pa.DataFrameSchema:
-    """The pandera schema for training data, or for serving data (the target may be absent)."""
+def build_pandera_schema(
+    spec: SchemaSpec, serving: bool = False, table_checks: bool | None = None
+) -> pa.DataFrameSchema:
+    """The pandera schema for training data, or for rows that arrive to be scored (``serving``:
+    the target may be absent). Table-level checks (:data:`TABLE_CHECKS`) apply to training data
+    and, with ``table_checks``, to a monitored batch; never by default to serving rows."""
+    table_checks = not serving if table_checks is None else table_checks
     columns = {
-        name: _column(col, required=not (serving and col.role is Role.target))
+        name: _column(col, not (serving and col.role is Role.target), table_checks)
         for name, col in spec.columns.items()
     }
     checks = []
-    if not spec.allow_duplicate_rows:
+    if table_checks and not spec.allow_duplicate_rows:
         checks.append(pa.Check(_first_occurrences, name="no_duplicate_rows"))
     return pa.DataFrameSchema(columns, checks=checks, strict=spec.strict)
 
@@ -194,6 +235,17 @@ def load_contract(path: str | Path, target: str, task: Task) -> SchemaSpec:
         raise PipelineError(
             str(path), "numeric target", "a regression target must be numeric", target
         )
+    if (
+        task is Task.binary_classification
+        and column.categories is not None
+        and len(column.categories) != 2
+    ):
+        raise PipelineError(
+            str(path),
+            f"2 classes for {task.value}",
+            f"the schema declares {len(column.categories)}: {list(column.categories)}",
+            target,
+        )
     if task.is_classification and column.kind in (Kind.float, Kind.date):
         raise PipelineError(
             str(path),
@@ -202,3 +254,16 @@ def load_contract(path: str | Path, target: str, task: Task) -> SchemaSpec:
             target,
         )
     return spec
+
+
+def check_slices(columns: list[str], spec: SchemaSpec, schema_file: str) -> None:
+    """Refuse, before any work, slice columns the contract does not declare (all of them named)."""
+    unknown = [column for column in columns if column not in spec.columns]
+    if unknown:
+        raise PipelineError(
+            schema_file,
+            "slice column declared",
+            f"data.slices names {len(unknown)} column(s) the schema lacks: "
+            + ", ".join(repr(c) for c in unknown),
+            unknown[0] if len(unknown) == 1 else None,
+        )

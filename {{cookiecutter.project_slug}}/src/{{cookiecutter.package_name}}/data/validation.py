@@ -16,14 +16,20 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from ..config import Task
 from ..errors import PipelineError
+from .features import as_labels
 from .schema import ColumnSpec, Kind, Role, SchemaSpec, build_pandera_schema
 
 EXAMPLES = 5
-# F3: values upstream systems like to use for "unknown"; a spike of one of them far outside the
-# rest of a column is reported when the schema does not declare it.
-SENTINELS = (-1.0, -99.0, -999.0, -9999.0, 0.0, 99.0, 999.0, 9999.0, 99999.0)
-SPIKE_SHARE = 0.01  # at least 1 % of the rows
+# F3: values upstream systems like to use for "unknown"; one that is frequent and far outside
+# the rest of a column is reported when the schema does not declare the column's magic values.
+SENTINELS = (-1, -9, -99, -999, -9999, -99999, 0, 9, 99, 999, 9999, 99999, 999999)
+SPIKE_SHARE = 0.01  # at least 1 % of the column's non-missing values...
+SPIKE_MIN_ROWS = 2  # ...and at least this many rows
+MIN_DISTINCT_REST = 3  # the other values must vary: in {-1, 1} or {-1, 0, 1} each may be real
+# F2: how `make infer-schema` drafts a description; validation warns while one is left.
+PLACEHOLDER = "FILL IN"
 
 
 @dataclass
@@ -46,6 +52,8 @@ class ValidationReport:
     columns: list[str]
     failures: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    schema_changes: list[Problem] = field(default_factory=list)  # F4: since a reference run
+    contract: str | None = None  # whose contract, when it is a model's (predict, evaluate)
 
     @property
     def ok(self) -> bool:
@@ -57,8 +65,14 @@ class ValidationReport:
     def render(self) -> str:
         """A readable report: one line per failure, then the warnings."""
         verdict = "passed" if self.ok else f"FAILED {len(self.failures)} check(s)"
-        lines = [f"Validation of {self.file} ({self.rows} rows): {verdict}"]
-        for title, problems in (("failure", self.failures), ("warning", self.warnings)):
+        against = f" against the contract of {self.contract}" if self.contract else ""
+        lines = [f"Validation of {self.file} ({self.rows} rows){against}: {verdict}"]
+        shown = (
+            ("failure", self.failures),
+            ("warning", self.warnings),
+            ("schema change", self.schema_changes),
+        )
+        for title, problems in shown:
             for p in problems:
                 where = f"column {p.column!r}" if p.column else "table"
                 examples = f", e.g. {', '.join(p.examples)}" if p.examples else ""
@@ -142,36 +156,55 @@ def _failures(errors: pa.errors.SchemaErrors, spec: SchemaSpec) -> list[Problem]
 
 
 def sentinel_warnings(frame: pd.DataFrame, spec: SchemaSpec) -> list[Problem]:
-    """F3: an undeclared value from :data:`SENTINELS` in at least 1 % of a numeric column's rows
-    that lies far outside the rest of its values (beyond the 1-99 % range by a twentieth of it).
+    """F3: a likely magic value in a numeric column whose ``magic_values`` are not declared.
 
-    Cheap on clean data: only sentinels inside a column's min-max are counted, and quantiles are
-    computed only for a sentinel frequent enough to matter."""
+    A value of :data:`SENTINELS` is reported when it is frequent (at least 1 % of the column's
+    non-missing values and :data:`SPIKE_MIN_ROWS` rows, but not all of them) and far outside
+    the rest of the column, which has at least :data:`MIN_DISTINCT_REST` distinct values: either
+    a negative value in a column whose other values are never negative (``-1`` among counts), or
+    a value beyond the other values' min..max by more than their whole width (``999`` among
+    ages). A real ``0`` next to small positive numbers, or a class ``0`` next to ``1`` and
+    ``2``, is neither. ``make infer-schema`` proposes exactly what this reports. A declared
+    list, even ``magic_values: []``, is complete: the column is never warned about.
+
+    Cheap on clean data: only sentinels inside a column's min-max are counted, and the rest of
+    the column is looked at only for a sentinel frequent enough to matter."""
     warnings = []
     for name, col in spec.columns.items():
-        if col.kind not in (Kind.integer, Kind.float) or name not in frame:
+        if (
+            col.magic_values is not None
+            or col.kind not in (Kind.integer, Kind.float)
+            or col.role in (Role.id, Role.ignore)
+            or name not in frame
+        ):
             continue
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
-        present = int(np.count_nonzero(~np.isnan(values)))
-        if present == 0:
+        numbers = pd.to_numeric(frame[name], errors="coerce")
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)  # Int64 holds pd.NA
+        values = values[~np.isnan(values)]
+        if values.size == 0:
             continue
-        low_all, high_all = np.nanmin(values), np.nanmax(values)
+        low_all, high_all = values.min(), values.max()
         for sentinel in SENTINELS:
-            if sentinel in col.magic_values or not low_all <= sentinel <= high_all:
+            if not low_all <= sentinel <= high_all:
                 continue
             count = int(np.count_nonzero(values == sentinel))
-            if count < max(SPIKE_SHARE * present, 2) or count == present:
+            if count < max(SPIKE_SHARE * values.size, SPIKE_MIN_ROWS) or count == values.size:
                 continue
-            rest = values[(values != sentinel) & ~np.isnan(values)]
-            low, high = np.quantile(rest, [0.01, 0.99])
-            margin = 0.05 * max(high - low, 1e-9)
-            if low - margin <= sentinel <= high + margin:
+            rest = values[values != sentinel]
+            low, high = rest.min(), rest.max()
+            if np.unique(rest).size < MIN_DISTINCT_REST:
+                continue
+            negative_code = sentinel < 0 <= low
+            width = high - low
+            beyond = sentinel < low - width or sentinel > high + width
+            if not (negative_code or beyond):
                 continue
             warnings.append(
                 Problem(
                     name,
-                    f"undeclared magic value {sentinel:g} ({100 * count / present:.1f} % of rows "
-                    "far outside the rest; declare it in magic_values)",
+                    f"undeclared magic value {sentinel:g} ({100 * count / values.size:.1f} % of "
+                    "rows, far outside the rest): if it means 'unknown', list it in "
+                    "magic_values; if it is a real value, write magic_values: [] (F3)",
                     count,
                     [f"{sentinel:g}"],
                     meaning(col),
@@ -180,12 +213,72 @@ def sentinel_warnings(frame: pd.DataFrame, spec: SchemaSpec) -> list[Problem]:
     return warnings
 
 
+def placeholder_warnings(spec: SchemaSpec) -> list[Problem]:
+    """F2: one warning naming every column whose description still starts with
+    :data:`PLACEHOLDER` (as ``make infer-schema`` drafts them), so a draft is not taken for a
+    reviewed contract."""
+    unfilled = [
+        name for name, col in spec.columns.items() if col.description.startswith(PLACEHOLDER)
+    ]
+    if not unfilled:
+        return []
+    check = (
+        f"description still {PLACEHOLDER!r} in {len(unfilled)} column(s): write one line a "
+        "newcomer understands for each (F2)"
+    )
+    return [Problem(None, check, 0, [repr(name) for name in unfilled])]
+
+
+FEW_VALUES = (
+    10  # a regression target with at most this many distinct whole values looks like classes
+)
+
+
+def target_problems(
+    frame: pd.DataFrame, spec: SchemaSpec, task: Task
+) -> tuple[list[Problem], list[Problem]]:
+    """The target against the task, as ``(failures, warnings)``: a binary task needs exactly two
+    classes and a multiclass task at least two (the classes found are named); a regression
+    target with only a few distinct whole values is probably a set of classes (a warning)."""
+    targets = [name for name in spec.names(Role.target) if name in frame]
+    if not targets:
+        return [], []
+    name = targets[0]
+    values = frame[name].dropna()
+    described = meaning(spec.columns[name])
+    if task.is_classification:
+        classes = sorted(as_labels(values).unique())
+        found = f"found {len(classes)}"
+        if task is Task.binary_classification and len(classes) != 2:
+            check = f"2 classes for {task.value} ({found})"
+        elif len(classes) < 2:
+            check = f"at least 2 classes for {task.value} ({found})"
+        else:
+            return [], []
+        return [Problem(name, check, 0, classes[: EXAMPLES * 2], described)], []
+    numbers = pd.to_numeric(values, errors="coerce")
+    distinct = numbers.dropna().unique()
+    if len(distinct) <= FEW_VALUES and bool((distinct % 1 == 0).all()):
+        shown = [f"{v:g}" for v in sorted(distinct)]
+        check = (
+            f"a regression target with only {len(distinct)} distinct whole values: "
+            "if they are classes, set data.task to a classification task"
+        )
+        return [], [Problem(name, check, 0, shown, described)]
+    return [], []
+
+
 def validate_frame(
-    frame: pd.DataFrame, spec: SchemaSpec, source: str, serving: bool = False
+    frame: pd.DataFrame,
+    spec: SchemaSpec,
+    source: str,
+    serving: bool = False,
+    table_checks: bool | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Validate ``frame`` lazily; return the coerced frame and the report (failures included)."""
+    """Validate ``frame`` lazily; return the coerced frame and the report (failures included).
+    ``serving`` and ``table_checks``: see :func:`~.schema.build_pandera_schema`."""
     report = ValidationReport(file=source, rows=len(frame), columns=[str(c) for c in frame.columns])
-    schema = build_pandera_schema(spec, serving=serving)
+    schema = build_pandera_schema(spec, serving=serving, table_checks=table_checks)
     try:
         frame = schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
@@ -196,6 +289,7 @@ def validate_frame(
             Problem(c, "column expected (schema not strict)", 0) for c in unexpected
         ]
     report.warnings += sentinel_warnings(frame, spec)
+    report.warnings += placeholder_warnings(spec)
     return frame, report
 
 

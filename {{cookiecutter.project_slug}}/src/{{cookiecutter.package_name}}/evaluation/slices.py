@@ -16,21 +16,10 @@ import pandas as pd
 
 from ..config import Task
 from ..data.features import MISSING, as_labels
-from ..data.schema import SchemaSpec
-from ..errors import PipelineError
 from .metrics import LOWER_IS_BETTER, PRIMARY_METRIC, compute_metrics
 
 MIN_ROWS = 20
 QUARTILES = 4
-
-
-def check_slices(columns: list[str], spec: SchemaSpec, schema_file: str) -> None:
-    """Refuse, before any work, a slice column the contract does not declare."""
-    for column in columns:
-        if column not in spec.columns:
-            raise PipelineError(
-                schema_file, "slice column declared", "data.slices names an unknown column", column
-            )
 
 
 def slice_labels(values: pd.Series) -> pd.Series:

@@ -2,9 +2,19 @@
 
 Computed on the training split when a model is trained, stored next to the model (and as a run
 artifact), and used by ``monitor`` as the baseline for drift (P4). Per feature: rows, missing
-count (declared magic values count as missing, F3), min and max, and either quantile bin edges
-with the training count in each bin (numbers and dates) or the count of every category, with
-the categories too rare to keep their own feature (F1) listed as the ``__other__`` bucket.
+count (declared magic values count as missing, F3), and either, for numbers and dates, min,
+max, standard deviation, a few readable quantiles and the training count in each of 100
+percentile bins (interior edges at the 1st to 99th training percentiles), or the count of every
+category, with the categories too rare to keep their own feature (F1) listed as the
+``__other__`` bucket.
+
+The percentile bins are what the drift statistics use (``monitoring.drift``): the batch's
+values are counted into the same bins in one pass, and the two cumulative distributions are
+compared at the edges. On this fine grid the binned Wasserstein distance is within a few
+percent of the exact one for a smooth column (0.5 % for a normal one, 4 % for a long-tailed
+one), and exact for a discrete or zero-inflated one, whose repeated percentiles collapse into
+fewer edges that are the observed values themselves. The standard deviation is the unit of
+number drift.
 
 The profile is a fixed-size summary: its size grows with the number of features and bins, never
 with the number of rows, so monitoring never needs a second copy of the training data.
@@ -20,18 +30,19 @@ import pandas as pd
 
 from ..data.features import FeaturePipeline, as_labels, numbers
 
-FORMAT_VERSION = 1
-QUANTILE_BINS = 20  # interior edges at every 5 %: enough resolution, stable with few rows
+FORMAT_VERSION = 2  # 2: 100 percentile bins (was 20 quantile bins) and the standard deviation
+PERCENTILE_BINS = 100  # interior edges at the 1st..99th percentiles (fewer if values repeat)
 
 
 @dataclass
 class NumericProfile:
-    """A number's training distribution: range, missing count and quantile-bin counts."""
+    """A number's training distribution: range, spread, missing count and percentile-bin counts."""
 
     rows: int
     missing: int
     min: float
     max: float
+    sd: float  # standard deviation of the present values: the unit of number drift
     edges: list[float]  # interior bin edges; bin i holds values in (edges[i-1], edges[i]]
     counts: list[int]  # training rows per bin (len(edges) + 1 bins, missing rows excluded)
     quantiles: dict[str, float] = field(default_factory=dict)
@@ -69,6 +80,7 @@ class Profile:
                 missing=int(len(values) - len(present)),
                 min=float(present.min()) if present.size else float("nan"),
                 max=float(present.max()) if present.size else float("nan"),
+                sd=float(present.std(ddof=1)) if present.size > 1 else float("nan"),
                 edges=edges.tolist(),
                 counts=bin_counts(present, edges).tolist(),
                 quantiles=quantiles(present),
@@ -92,7 +104,10 @@ class Profile:
     def from_json(cls, text: str) -> Profile:
         raw = json.loads(text)
         if raw.get("version") != FORMAT_VERSION:
-            raise ValueError(f"profile format {raw.get('version')} is not {FORMAT_VERSION}")
+            raise ValueError(
+                f"profile format {raw.get('version')} is not {FORMAT_VERSION}: "
+                "retrain the model to store a profile this version can read"
+            )
         return cls(
             numeric={k: NumericProfile(**v) for k, v in raw["numeric"].items()},
             categorical={k: CategoricalProfile(**v) for k, v in raw["categorical"].items()},
@@ -111,11 +126,12 @@ def category_counts(values: pd.Series) -> tuple[pd.Series, int]:
 
 
 def bin_edges(values: np.ndarray) -> np.ndarray:
-    """Distinct interior quantile edges (fewer for a column with few distinct values)."""
+    """Distinct interior percentile edges, each an observed value (``inverted_cdf``), so the
+    values of a discrete column sit on the edges; fewer edges when values repeat."""
     if values.size == 0:
         return np.empty(0)
-    probabilities = np.linspace(0, 1, QUANTILE_BINS + 1)[1:-1]
-    return np.unique(np.quantile(values, probabilities))
+    probabilities = np.linspace(0, 1, PERCENTILE_BINS + 1)[1:-1]
+    return np.unique(np.quantile(values, probabilities, method="inverted_cdf"))
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

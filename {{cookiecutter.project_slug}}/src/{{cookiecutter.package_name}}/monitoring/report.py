@@ -1,43 +1,105 @@
-"""The drift report: every figure as JSON and a table for people (plots: ``evaluation.plots``)."""
+"""What one monitoring run found, as JSON and as a table for people (plots: ``evaluation.plots``).
+
+A monitor is never blinded by the data it monitors: rows that break the model's contract are
+findings in the same report as the drift checks (column, check, rows, examples), drift is
+computed on every feature the batch has, and missing or new columns are named as schema
+changes (F4). Only what cannot be read at all stops a run (``monitor``: exit 2).
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..data.validation import Problem
 from .drift import DriftReport
 
 
-def to_json(report: DriftReport, reference: str) -> str:
-    """Every check with its effect, threshold and p-values; the verdict; the distributions."""
+@dataclass
+class MonitorReport:
+    """Drift, contract violations and schema changes of one batch, and what they add up to.
+
+    ``violations``: row-level checks of the model's contract that rows of the batch fail
+    (types, ranges, categories, missing values). ``schema_changes``: new, missing or retyped
+    columns since the reference run. ``new_columns`` break a strict contract."""
+
+    file: str
+    reference: str
+    drift: DriftReport
+    violations: list[Problem] = field(default_factory=list)
+    schema_changes: list[Problem] = field(default_factory=list)
+    new_columns: list[str] = field(default_factory=list)
+    strict: bool = True
+
+    @property
+    def alerts(self) -> list[str]:
+        """One line per reason to alert; empty when the batch is fine."""
+        found = []
+        if self.drift.drifted:
+            drifted = self.drift.drifted_features
+            found.append(f"drift in {len(drifted)} feature(s): {', '.join(drifted)}")
+        if self.violations:
+            columns = list(dict.fromkeys(p.column or "table" for p in self.violations))
+            found.append(f"contract violations in {len(columns)} column(s): {', '.join(columns)}")
+        if self.drift.absent:
+            found.append(f"missing feature column(s): {', '.join(self.drift.absent)}")
+        if self.strict and self.new_columns:
+            found.append(
+                f"new column(s) the contract does not allow: {', '.join(self.new_columns)}"
+            )
+        return found
+
+    @property
+    def alert(self) -> bool:
+        return bool(self.alerts)
+
+
+def to_json(report: MonitorReport) -> str:
+    """Every finding with its figures: drift checks (effect, threshold, p-values) and their
+    distributions, contract violations, schema changes, and the verdict."""
+    drift = report.drift
     payload = {
-        "reference": reference,
-        "rows": report.rows,
-        "drifted": report.drifted,
-        "drifted_features": report.drifted_features,
-        "checks": [asdict(c) for c in report.checks],
-        "distributions": {k: asdict(v) for k, v in report.distributions.items()},
+        "file": report.file,
+        "reference": report.reference,
+        "rows": drift.rows,
+        "alert": report.alert,
+        "alerts": report.alerts,
+        "drifted": drift.drifted,
+        "drifted_features": drift.drifted_features,
+        "absent": drift.absent,
+        "violations": [asdict(p) for p in report.violations],
+        "schema_changes": [p.check for p in report.schema_changes],
+        "checks": [asdict(c) for c in drift.checks],
+        "distributions": {k: asdict(v) for k, v in drift.distributions.items()},
     }
-    return json.dumps(payload, indent=2, default=_finite)
+    return json.dumps(payload, indent=2, default=_finite, ensure_ascii=False)
 
 
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else str(value)
 
 
-def render(report: DriftReport) -> str:
-    """The console summary: one line per feature that drifted or came close, then the verdict."""
+def render(report: MonitorReport) -> str:
+    """The console summary: schema changes, contract violations, one line per drift check that
+    fired or came close, then the verdict."""
     from io import StringIO
 
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Drift check of {report.rows} rows", show_lines=False)
+    drift = report.drift
+    lines = [f"Monitoring {report.file} ({drift.rows} rows) against {report.reference}"]
+    lines += [f"  schema change: {p.check}" for p in report.schema_changes]
+    for p in report.violations:
+        where = f"column {p.column!r}" if p.column else "table"
+        examples = f", e.g. {', '.join(p.examples)}" if p.examples else ""
+        lines.append(f"  contract violation: {where}: check {p.check!r}: {p.rows} row(s){examples}")
+    table = Table(title=f"Drift check of {drift.rows} rows", show_lines=False)
     for column in ("feature", "check", "effect", "threshold", "p (adjusted)", "verdict", "detail"):
         table.add_column(column)
-    for check in sorted(report.checks, key=lambda c: (not c.drifted, -c.effect / c.threshold)):
+    for check in sorted(drift.checks, key=lambda c: (not c.drifted, -c.effect / c.threshold)):
         if not check.drifted and check.effect < check.threshold / 2:
             continue  # far below its threshold: in the JSON, not worth a line
         table.add_row(
@@ -51,10 +113,13 @@ def render(report: DriftReport) -> str:
         )
     buffer = StringIO()
     Console(file=buffer, width=140, force_terminal=False).print(table)
-    drifted = report.drifted_features
+    for check in (c for c in drift.checks if c.drifted):  # unwrapped, for logs and grep
+        buffer.write(f"  drift: {check.feature}: {check.check}: {check.detail}\n")
     verdict = (
-        f"DRIFT in {len(drifted)} feature(s): {', '.join(drifted)}"
-        if report.drifted
-        else "no drift: every feature within its thresholds"
+        "ALERT: " + "; ".join(report.alerts)
+        if report.alert
+        else "clean: no drift, no contract violation, no schema change that matters"
     )
-    return buffer.getvalue() + verdict + "\n"
+    if drift.absent:
+        verdict += f"\nnot checked, absent from the batch: {', '.join(drift.absent)}"
+    return "\n".join(lines) + "\n" + buffer.getvalue() + verdict + "\n"

@@ -1,30 +1,44 @@
 """The training advisor: read the training loss curve and say what to change (T1-T7).
 
-Checked in this order, the first match wins:
+Every verdict is weighed against the curve's own noise, :func:`noise`: a robust estimate of how
+much one epoch's loss wobbles around the curve's smooth trend (from its second differences, so
+a steady fall is not mistaken for noise). The curve starts at ``initial``, the untrained
+network's loss, when it is known (a loss that exploded within the first epoch then shows as a
+rise), else at the first epoch's loss. Checked in this order, the first match wins:
 
-1. diverged: a non-finite loss, or a final loss 10 % above the first (T4: lower the rate);
-2. noisy: the loss goes up in many epochs: with a small batch raise it (T7, see T6), else
-   lower the learning rate (T5);
-3. too slow: over the whole run the loss fell by less than ``SLOW_DROP`` (T3: raise the rate;
-   or, when it also bounces a little, T4: the rate may be too high);
-4. stopped early with a good fall: the validation loss stopped improving (T1);
-5. still falling: the last epochs still cut the loss by more than ``STILL_FALLING`` each
-   (T2: train longer);
+1. diverged (T4: lower the rate): a loss that is not a finite number; or the loss rose: every
+   epoch of the last quarter ended above ``DIVERGED_RATIO`` times the start (noise cannot lift
+   them all), or the last epoch did and lies more than ``NOISE_SIGMAS`` noise units above the
+   curve's lowest point (a late blow-up). A rise within the noise is not divergence;
+2. too slow (T3: raise the rate): the loss fell by less than ``SLOW_DROP`` of its start and
+   its wobble is small beside its level (below ``NOISY_LEVEL``): a rate that barely moves the
+   weights, even if dropout or sampling make the curve wiggle;
+3. noisy: the wobble is large beside the fall (above ``NOISY_FALL``): with a small batch raise
+   it (T7, see T6), else lower the rate (T5);
+4. stopped early: the validation loss stopped improving after a real fall (T1);
+5. still falling: the last quarter of the epochs still cut the loss by more than
+   ``STILL_FALLING`` of its level, and by more than the noise (T2: train longer);
 6. converged: it fell steeply, then levelled off (T1).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
-from itertools import pairwise
+from typing import TYPE_CHECKING
 
-DIVERGED_RATIO = 1.1  # a final loss this much above the first counts as diverged
+if TYPE_CHECKING:
+    from .loop import History
+
+DIVERGED_RATIO = 1.1  # a loss this much above its start, beyond the noise, has diverged
+NOISE_SIGMAS = 3.0  # a change smaller than this many noise units is noise
 SLOW_DROP = 0.10  # total relative fall below which training is "too slow"
-STILL_FALLING = 0.01  # relative fall per epoch at the end above which it "has not converged"
-NOISY_SHARE = 0.3  # share of epochs in which the loss rose, above which the curve "bounces"
+NOISY_LEVEL = 0.05  # wobble, as a share of the loss level, below which a flat curve is "slow"
+NOISY_FALL = 0.15  # wobble, as a share of the total fall, above which the curve "bounces"
+STILL_FALLING = 0.03  # relative fall over the last quarter above which it "has not converged"
 SMALL_BATCH = 64
-TAIL = 0.25  # the last quarter of the epochs decides "still falling"
+TAIL = 0.25  # the last quarter of the epochs decides "rose" and "still falling"
 
 
 @dataclass(frozen=True)
@@ -46,63 +60,112 @@ class Advice:
         )
 
 
-def advise(losses: list[float], lr: float, batch_size: int, stopped_early: bool = False) -> Advice:
-    """Advice for a training-loss curve produced with learning rate ``lr`` and ``batch_size``
-    (``stopped_early``: early stopping ended it because the validation loss stopped falling)."""
-    if not losses or not all(math.isfinite(v) for v in losses):
+def noise(losses: list[float]) -> float:
+    """The curve's own noise: a robust standard deviation of one epoch's loss around the trend.
+
+    Second differences cancel a straight or gently bending trend; for independent noise of
+    standard deviation s they have standard deviation s * sqrt(6), and their median absolute
+    value is 0.674 of that (the median, so the steep first epochs do not count as noise).
+    """
+    second = [abs(c - 2 * b + a) for a, b, c in zip(losses, losses[1:], losses[2:], strict=False)]
+    if not second:
+        return 0.0
+    return statistics.median(second) / 0.6745 / math.sqrt(6)
+
+
+def advise_run(history: History, lr: float) -> Advice:
+    """Advice for a finished training run: its loss curve, schedule and how it ended."""
+    return advise(
+        history.train_loss,
+        lr,
+        history.batch_size,
+        history.stopped_early,
+        initial=history.initial_loss,
+    )
+
+
+def advise(
+    losses: list[float],
+    lr: float,
+    batch_size: int,
+    stopped_early: bool = False,
+    initial: float | None = None,
+) -> Advice:
+    """Advice for a training-loss curve (one value per epoch) produced with learning rate
+    ``lr`` and ``batch_size``; ``stopped_early``: early stopping ended it because the
+    validation loss stopped falling; ``initial``: the loss before the first step (None or NaN:
+    unknown)."""
+    known = initial is not None and not math.isnan(initial)
+    values = [initial, *losses] if known else losses
+    if not losses or not all(math.isfinite(v) for v in values):
         return Advice(
             "diverged", "T4", f"the loss became NaN or infinite: lower train.lr (now {lr:g})"
         )
-    first, last = losses[0], losses[-1]
     if len(losses) < 3:
         return Advice(
-            "too_short", "T2", f"only {len(losses)} epoch(s): raise train.epochs to judge"
+            "too_short",
+            "T2",
+            f"only {len(losses)} epoch(s): raise train.steps to judge the curve",
         )
-    if last > first:
+    start, last, lowest = values[0], losses[-1], min(losses)
+    wobble = noise(losses)
+    tail = losses[-max(2, math.ceil(len(losses) * TAIL)) :]
+    scale = max(abs(start), 1e-12)
+    if min(tail) > DIVERGED_RATIO * start:
         return Advice(
             "diverged",
             "T4",
-            f"the loss rose from {first:.4g} to {last:.4g}: lower train.lr (now {lr:g})",
+            f"the loss rose from {start:.4g} to {last:.4g}; each of the last {len(tail)} epochs "
+            f"ended above {DIVERGED_RATIO:g}x the start: lower train.lr (now {lr:g})",
         )
-    rises = sum(b > a for a, b in pairwise(losses)) / (len(losses) - 1)
-    if rises > NOISY_SHARE:
+    if last > DIVERGED_RATIO * start and last - lowest > NOISE_SIGMAS * wobble:
+        return Advice(
+            "diverged",
+            "T4",
+            f"the loss blew up from {lowest:.4g} to {last:.4g} at the end, far beyond its noise "
+            f"({wobble:.2g} per epoch): lower train.lr (now {lr:g})",
+        )
+    fall = start - statistics.median(tail)
+    level = max(abs(statistics.median(tail)), 1e-12)
+    if fall / scale < SLOW_DROP and wobble / level < NOISY_LEVEL:
+        return Advice(
+            "too_slow",
+            "T3",
+            f"the loss moved only {100 * abs(fall) / scale:.1f} % over {len(losses)} epochs (its "
+            f"noise: {wobble:.2g} per epoch): raise train.lr (now {lr:g}); if a higher rate "
+            "makes it bounce, the rate was already too high (T4)",
+        )
+    if wobble > NOISY_FALL * max(fall, 0.0):
         if batch_size < SMALL_BATCH:
             return Advice(
                 "noisy_small_batch",
                 "T7",
-                f"the loss rose in {100 * rises:.0f} % of epochs with train.batch_size={batch_size}: raise "
-                "the batch size; a lower rate with more steps or a larger batch also works (T6)",
+                f"the loss jumps by about {wobble:.2g} per epoch against a fall of "
+                f"{max(fall, 0.0):.2g} with batches of {batch_size} rows: raise "
+                "train.batch_size; a lower rate with more steps or a larger batch also works (T6)",
             )
         return Advice(
             "noisy",
             "T5",
-            f"the loss rose in {100 * rises:.0f} % of epochs: lower train.lr (now {lr:g}); with a lower "
-            "rate, give it more epochs (T6)",
+            f"the loss jumps by about {wobble:.2g} per epoch against a fall of "
+            f"{max(fall, 0.0):.2g}: lower train.lr (now {lr:g}); with a lower rate, give it "
+            "more train.steps (T6)",
         )
-    drop = (first - last) / max(abs(first), 1e-12)
-    if stopped_early and drop >= SLOW_DROP:
+    if stopped_early:
         return Advice(
             "stopped_early",
             "T1",
             f"the validation loss stopped improving, so training stopped after {len(losses)} "
-            "epochs and kept the best one; more epochs would only fit noise",
+            "epochs and kept the best one; more steps would only fit noise",
         )
-    if drop < SLOW_DROP:
-        return Advice(
-            "too_slow",
-            "T3",
-            f"the loss fell only {100 * drop:.1f} % over {len(losses)} epochs: raise train.lr (now {lr:g}); "
-            "if a higher rate makes it bounce, the rate was already too high (T4)",
-        )
-    tail = max(2, math.ceil(len(losses) * TAIL))
-    window = losses[-tail:]
-    per_epoch = (window[0] - window[-1]) / max(abs(window[0]), 1e-12) / (len(window) - 1)
-    if per_epoch > STILL_FALLING:
+    late = (tail[0] - tail[-1]) / max(abs(tail[0]), 1e-12)
+    if late > STILL_FALLING and tail[0] - tail[-1] > NOISE_SIGMAS * wobble:
         return Advice(
             "still_falling",
             "T2",
-            f"the loss still falls {100 * per_epoch:.1f} % per epoch at the end: raise train.epochs",
+            f"the loss still fell {100 * late:.1f} % over the last {len(tail)} epochs: raise "
+            "train.steps",
         )
     return Advice(
-        "converged", "T1", f"the loss fell {100 * drop:.0f} % and levelled off: converged"
+        "converged", "T1", f"the loss fell {100 * fall / scale:.0f} % and levelled off: converged"
     )
