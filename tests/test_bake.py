@@ -155,6 +155,20 @@ def test_readme_names_only_existing_make_targets(bake: Callable[..., Path]) -> N
     assert {"setup", "data", "train", "test", "lint", "ui", "help"} <= targets
 
 
+def test_only_make_data_writes_data(bake: Callable[..., Path]) -> None:
+    """Issue 9: no make target runs the sample generator behind the user's back (it once wrote
+    over a user's table at data.path); only `make data` does. Checked on make's dry runs."""
+    project = bake()
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z-]+):", makefile, flags=re.M)) - {"data", "setup"}
+    variables = ["DATA=x.csv", "TARGET=y", "NAME=x"]
+    for target in sorted(targets):
+        done = run(["make", "-n", target, *variables], project)
+        assert done.returncode == 0, (target, done.stderr)
+        assert ".dataset" not in done.stdout, target
+    assert ".dataset" in run(["make", "-n", "data"], project).stdout
+
+
 def test_template_readme_names_only_existing_make_targets() -> None:
     """The template README's own commands (before it turns to generated projects) exist."""
     makefile = (TEMPLATE / "Makefile").read_text(encoding="utf-8")

@@ -1,6 +1,7 @@
 """Any column name a CSV or Parquet file can hold works in every stage (issue: a ``/`` in a
 column name crashed ``monitor`` writing its plot): files, plot names, MLflow metric keys,
-params and artifacts all take ``a/b``, ``x y``, ``rate (%)``, ``métrique``, ``"q"``, ``.hidden``."""
+params and artifacts all take ``a/b``, ``x y``, ``rate (%)``, ``métrique``, ``"q"``, ``.hidden``,
+and category values such as ``${no}`` stay text in the contract the model carries."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def table(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
             "x y": xy.round(4),
             "rate (%)": rate.round(2),
             "métrique": metric,
-            '"q"': rng.choice(["yes", "no"], rows),
+            '"q"': rng.choice(["yes", "${no}"], rows),  # not an interpolation: plain text
             ".hidden": rng.exponential(1.0, rows).round(4),
             TARGET: np.where(rng.random(rows) < 1.0 / (1.0 + np.exp(-logit)), "oui", "non"),
         }
@@ -66,7 +67,7 @@ def schema() -> dict:
             "x y": number,
             "rate (%)": {**number, "nullable": True, "unit": "%", "min": 0, "max": 100},
             "métrique": {"description": "a category", "kind": "category"},
-            '"q"': {"description": "quoted", "kind": "category", "categories": ["no", "yes"]},
+            '"q"': {"description": "quoted", "kind": "category", "categories": ["\\${no}", "yes"]},
             ".hidden": {**number, "min": 0},
             TARGET: {"description": "the label", "kind": "category", "role": "target"},
         }

@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 
 from .config import Task
 from .data.features import FeaturePipeline, TransformStats
-from .data.schema import SchemaSpec, load_schema
+from .data.schema import SchemaSpec, dump_schema, load_schema
 from .data.tensors import TargetEncoding
 from .data.validation import ValidationReport, check_frame, validate_frame
 from .errors import PipelineError, first_line
@@ -65,7 +65,7 @@ class Predictor:
         directory.mkdir(parents=True, exist_ok=True)
         torch.save(self.network.state_dict(), directory / NETWORK)
         (directory / PIPELINE).write_text(self.features.to_json(), encoding="utf-8")
-        contract = OmegaConf.to_yaml(OmegaConf.structured(self.spec))  # with the target's role
+        contract = dump_schema(self.spec)  # with the target's role set by the config
         (directory / SCHEMA).write_text(contract, encoding="utf-8")
         (directory / PROFILE).write_text(self.profile.to_json(), encoding="utf-8")
         meta = self.meta | {"classes": list(self.encoding.classes)}

@@ -29,14 +29,27 @@ def table_format(path: Path) -> str:
 
 def required_input(path: str | None, setting: str) -> Path:
     """The file a stage reads, named by the config key ``setting``; a clear error when unset
-    (its default, the data config's ``new_rows``, is null for a table without new rows)."""
+    (its default, the data config's ``new_rows``, is null for a table without new rows) or
+    absent, before the stage spends time loading a model."""
     if not path:
         raise DataError(
             f"<{setting}>",
             "input file set",
             f"no file to read: pass {setting}=path/to/rows.csv, or set new_rows in the data config",
         )
+    if not Path(path).exists():
+        raise _no_such_file(Path(path), setting)
     return Path(path)
+
+
+def _no_such_file(path: Path, setting: str) -> DataError:
+    """The error for a path that does not exist, saying which config key to fix."""
+    from .sample import SAMPLE_DIR
+
+    hint = f"fix {setting}"
+    if path.parent.parts[-2:] == SAMPLE_DIR.parts:
+        hint = "the bundled sample is written by `make data`"
+    return DataError(str(path), "file exists", f"no such file; {hint}")
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -58,15 +71,10 @@ def read_table(path: str | Path, setting: str = "data.path") -> pd.DataFrame:
     """Return the table at ``path``; raise :class:`DataError` naming the file and the check.
 
     ``setting`` is the config key that named the file, so a wrong path says what to fix."""
-    from .sample import SAMPLE_DIR
-
     path = Path(path)
     name = str(path)
     if not path.exists():
-        hint = f"fix {setting}"
-        if path.parent.parts[-2:] == SAMPLE_DIR.parts:
-            hint = "the bundled sample is written by `make data`"
-        raise DataError(name, "file exists", f"no such file; {hint}")
+        raise _no_such_file(path, setting)
     if not path.is_file():
         raise DataError(name, "is a file", "the path is a directory")
     kind = table_format(path)

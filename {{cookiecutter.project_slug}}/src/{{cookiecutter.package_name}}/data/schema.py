@@ -116,6 +116,24 @@ def _parse_schema(path: Path) -> SchemaSpec:
     return spec
 
 
+def dump_schema(spec: SchemaSpec) -> str:
+    """``spec`` as YAML that :func:`load_schema` reads back to the same contract. Values are
+    escaped where OmegaConf would take them for an interpolation (a category such as
+    ``${price}``, seen in real data), so they stay plain text."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("${", "\\${")
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    content = OmegaConf.to_container(OmegaConf.structured(spec), enum_to_str=True)
+    return OmegaConf.to_yaml(OmegaConf.create(plain(content)))
+
+
 def _failing_column(raw: Any) -> str | None:
     """The first column whose entry does not fit :class:`ColumnSpec` (a misspelt key such as
     ``nulable``, or a wrong type), so the error names it; None when the columns are fine."""

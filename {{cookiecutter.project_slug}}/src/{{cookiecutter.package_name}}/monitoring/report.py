@@ -112,7 +112,10 @@ def render(report: MonitorReport) -> str:
             check.detail,
         )
     buffer = StringIO()
-    Console(file=buffer, width=140, force_terminal=False).print(table)
+    if table.row_count:
+        Console(file=buffer, width=140, force_terminal=False).print(table)
+    else:
+        buffer.write(f"Drift check of {drift.rows} rows: every check far below its threshold\n")
     for check in (c for c in drift.checks if c.drifted):  # unwrapped, for logs and grep
         buffer.write(f"  drift: {check.feature}: {check.check}: {check.detail}\n")
     verdict = (

@@ -75,9 +75,11 @@ class Schedule:
         """``cfg.batch_size`` (null: :func:`auto_batch_size`) and enough whole epochs to take at
         least ``cfg.steps`` optimizer steps."""
         if cfg.steps < 1 or (cfg.batch_size is not None and cfg.batch_size < 1):
-            raise ValueError(
+            raise PipelineError(
+                "<train config>",
+                "positive schedule",
                 f"train.steps ({cfg.steps}) and train.batch_size ({cfg.batch_size}) must be "
-                "positive (batch_size may be null: picked from the row count)"
+                "positive (batch_size may be null: picked from the row count)",
             )
         batch_size = cfg.batch_size or auto_batch_size(rows)
         batches = max(math.ceil(rows / batch_size), 1)
