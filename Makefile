@@ -11,10 +11,10 @@ DEMO := build/demo
 BAKE ?= build/bake
 TASK ?= binary_classification
 
-.PHONY: help venv demo bake test bench lint format-project clean
+.PHONY: help venv demo bake test bench lint format-project reserved-names clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.txt constraints.txt
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ lint: $(STAMP) ## Ruff on the template's own code (hooks, tests, benchmarks)
 
 format-project: $(STAMP) ## Ruff-fix and format the generated project's Python, written back to the template
 	$(PYTHON) tests/map_back.py
+
+reserved-names: $(STAMP) ## After a lock update: rewrite the names the pre-generation hook refuses
+	$(PYTHON) hooks/reserved_names.py
 
 clean: ## Remove build/ and caches (keeps .venv)
 	rm -rf build .pytest_cache

@@ -49,30 +49,65 @@ def prune(project: Path, ci: str) -> None:
             github_dir.rmdir()
 
 
-def resolve_local(path: str) -> Path | None:
-    """An absolute path for a local template location, or None for a remote one.
+# Keys cookiecutter's own entry point adds to the answers for this one run: where it wrote the
+# project, its working copy of the template and the --checkout flag (recorded at the top level).
+RUN_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
+# What ``cruft update`` must never diff or patch: data and run outputs, and ``.cruft.json``
+# itself (cruft rewrites it after every update; it is not a template file).
+CRUFT_SKIP = [".cruft.json", ".git", "data/raw", "data/sample", "mlflow.db", "mlartifacts", "logs"]
 
-    Cookiecutter runs this hook inside the new project, so a relative location is resolved
-    against the directory cookiecutter was started from (``PWD`` is inherited from it).
+
+def made_by_cruft(answers: dict[str, object]) -> bool:
+    """True when cruft itself is generating (``cruft create``, or the two throw-away bakes
+    ``cruft update`` and ``cruft diff`` compare), and it writes ``.cruft.json`` itself.
+
+    Cruft calls cookiecutter's ``generate_files`` with a context of its own, which always has
+    ``_commit``; cookiecutter's entry point (its CLI and ``cookiecutter()``) never sets
+    ``_commit`` and always sets ``_output_dir``.
+    """
+    return "_commit" in answers and "_output_dir" not in answers
+
+
+def start_dirs(answers: dict[str, object]) -> list[Path]:
+    """Where cookiecutter may have been started, most trusted first, to resolve relative paths.
+
+    This hook runs inside the new project, so the start directory is not the working directory:
+    ``PWD`` is the shell's directory (inherited; stale only if a caller changed directory
+    without a shell), and ``_output_dir`` is the start directory when no ``--output-dir`` was
+    given (it is the absolute form of that option).
+    """
+    dirs = [os.environ.get("PWD", ""), str(answers.get("_output_dir") or "")]
+    return [Path(d) for d in dirs if d and Path(d).is_absolute()]
+
+
+def resolve_local(path: str, answers: dict[str, object] | None = None) -> Path | None:
+    """An absolute path for a local template location, or None for a remote or unknown one.
+
+    A relative location is resolved against the first start directory (see ``start_dirs``)
+    under which it is a cookiecutter template (a directory with ``cookiecutter.json``).
     """
     if not path or "://" in path or path.startswith(("gh:", "gl:", "bb:", "git@")):
         return None
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        candidate = Path(os.environ.get("PWD", ".")) / candidate
-    return candidate.resolve() if candidate.is_dir() else None
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute():
+        return candidate.resolve() if candidate.is_dir() else None
+    for base in start_dirs(answers or {}):
+        if (base / candidate / "cookiecutter.json").is_file():
+            return (base / candidate).resolve()
+    return None
 
 
-def template_source(answers: dict[str, object]) -> tuple[str, str | None]:
-    """The template's location (as cruft expects it) and its git commit when known."""
+def template_source(answers: dict[str, object]) -> tuple[str, str | None, Path | None]:
+    """The template's location (as cruft expects it: a URL or an absolute path), its git commit
+    when known, and the local checkout cookiecutter rendered (None when unknown)."""
     template = str(answers.get("_template", ""))
     for short, url in (("gh:", "https://github.com/"), ("gl:", "https://gitlab.com/")):
         if template.startswith(short):
             template = url + template[len(short) :]
-    local_template = resolve_local(template)
+    local_template = resolve_local(template, answers)
     if local_template is not None:
         template = str(local_template)
-    checkout = resolve_local(str(answers.get("_repo_dir", ""))) or local_template
+    checkout = resolve_local(str(answers.get("_repo_dir", "")), answers) or local_template
     commit = None
     if checkout is not None:
         probe = subprocess.run(
@@ -83,30 +118,70 @@ def template_source(answers: dict[str, object]) -> tuple[str, str | None]:
         )
         if probe.returncode == 0 and probe.stdout.strip():
             commit = probe.stdout.strip()
-    return template, commit
+    return template, commit, checkout
 
 
-def record_answers(project: Path, answers: dict[str, object]) -> Path:
-    """Write ``.cruft.json`` so ``cruft update`` can later apply a newer template."""
-    template, commit = template_source(answers)
-    context = {key: value for key, value in answers.items() if key != "_output_dir"}
-    record = {
+def question_order(checkout: Path | None) -> list[str]:
+    """The keys of the template's ``cookiecutter.json`` in its order (empty when unreadable).
+
+    The answers reach this hook key-sorted (Jinja's ``tojson`` sorts), while cruft records them
+    in the order of the questions; this puts them back in that order.
+    """
+    if checkout is None:
+        return []
+    try:
+        questions = json.loads((checkout / "cookiecutter.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return list(questions) if isinstance(questions, dict) else []
+
+
+def cruft_record(answers: dict[str, object]) -> dict[str, object]:
+    """The ``.cruft.json`` that ``cruft create`` would write for these answers.
+
+    The same keys in the same order: the template's location, the commit, the checkout,
+    the answers in question order with cruft's ``_template`` and ``_commit`` last (without the
+    keys that only describe this run of cookiecutter), then ``directory`` and ``skip``.
+    """
+    template, commit, checkout = template_source(answers)
+    order = {key: index for index, key in enumerate(question_order(checkout))}
+    kept = [key for key in answers if key not in RUN_KEYS | {"_template", "_commit"}]
+    kept.sort(key=lambda key: order.get(key, len(order)))
+    context = {key: answers[key] for key in kept}
+    context["_template"] = template
+    context["_commit"] = commit
+    return {
         "template": template,
         "commit": commit,
         "checkout": answers.get("_checkout"),
         "context": {"cookiecutter": context},
         "directory": None,
-        "skip": [".git", "data/raw", "data/sample", "mlflow.db", "mlartifacts", "logs"],
+        "skip": list(CRUFT_SKIP),
     }
+
+
+def record_answers(project: Path, answers: dict[str, object]) -> Path:
+    """Write ``.cruft.json`` so ``cruft update`` can later apply a newer template.
+
+    Written byte for byte as cruft writes it (its ``json_dumps``), so cruft's own rewrite after
+    an update changes only the commit.
+    """
+    text = json.dumps(cruft_record(answers), ensure_ascii=False, indent=2, separators=(",", ": "))
     path = project / ".cruft.json"
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
 def main(answers: dict[str, object], project: Path) -> int:
-    """Prune and record; return the exit status for cookiecutter."""
+    """Prune and record; return the exit status for cookiecutter.
+
+    Under cruft the answers are not recorded: cruft writes ``.cruft.json`` after generating,
+    and a file written here would land in the two bakes ``cruft update`` compares, where it
+    differs by the commit, so the update would patch it and leave ``.cruft.json.rej``.
+    """
     prune(project, str(answers["ci"]))
-    record_answers(project, answers)
+    if not made_by_cruft(answers):
+        record_answers(project, answers)
     return 0
 
 

@@ -101,6 +101,7 @@ COMMON_FILES = frozenset(
         "tests/test_features.py",
         "tests/test_infer.py",
         "tests/test_serving.py",
+        "tests/test_promotion.py",
         "tests/test_monitoring.py",
         "tests/test_own_data.py",
         "tests/test_tracking.py",

@@ -6,13 +6,17 @@ Dependencies are installed once, in the template's environment; each bake runs t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sysconfig
 import time
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -42,10 +46,22 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def test_generated_tests_pass(project: Path) -> None:
-    """The bake's own test suite passes in the shared environment."""
+    """The bake's own test suite passes in the shared environment, on a fresh bake (no sample
+    written, no store), and leaves the project as it found it: every output of a test goes to
+    its temporary directory, never into the project (git sees nothing new, ignored or not)."""
+
+    def files() -> set[str]:
+        status = run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], project
+        )
+        caches = ("__pycache__/", ".pytest_cache/", ".ruff_cache/")
+        return {line for line in status.stdout.splitlines() if not any(c in line for c in caches)}
+
+    before = files()  # other tests of this module may have run the pipeline here already
     done = run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
+    assert files() == before
 
 
 def test_generated_code_is_lint_clean(project: Path) -> None:
@@ -184,14 +200,20 @@ def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path)
         assert champion_version(project)[0] == previous
 
 
+def bake_with_sample(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A default bake with its sample written, and the environment that runs its modules."""
+    project = bake_project(tmp_path / "bake")
+    env = {"PYTHONPATH": str(project / "src")}
+    assert run([PYTHON, "-m", "my_ml_project.dataset"], project, env=env).returncode == 0
+    return project, env
+
+
 def test_kill_training_then_resume_reaches_the_uninterrupted_metrics(tmp_path: Path) -> None:
     """Issue 4's acceptance: SIGKILL a training process mid-run, then `train.resume=true`: the
     interrupted MLflow run is reopened and finished, with exactly the metrics of a run that was
     never interrupted."""
-    project = bake_project(tmp_path / "bake")
-    env = {"PYTHONPATH": str(project / "src")}
+    project, env = bake_with_sample(tmp_path)
     module = "my_ml_project"
-    assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
     train = [PYTHON, "-m", f"{module}.train", "model=mlp", "train.steps=8760", "train.patience=0"]
     train += ["train.batch_size=16"]  # 40 epochs of 219 steps, about 0.15 s each: time to kill
     full_args = ["tracking.experiment=full", f"paths.log_dir={tmp_path / 'full'}"]
@@ -286,10 +308,8 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
     listing every planted problem at once; `train` on that copy ends FAILED before writing
     anything; `infer-schema` on a table the project has never seen drafts a schema that, with
     target and task set in config only, lets `validate` and `train` run."""
-    project = bake_project(tmp_path / "bake")
-    env = {"PYTHONPATH": str(project / "src")}
+    project, env = bake_with_sample(tmp_path)
     module = "my_ml_project"
-    assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
     clean = run([PYTHON, "-m", f"{module}.validate"], project, env=env)
     assert clean.returncode == 0, clean.stderr[-2000:]
     assert "passed" in clean.stdout
@@ -344,3 +364,72 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
     again = run(infer, project, env=env)
     assert again.returncode == 2, "a draft must never overwrite a reviewed schema"
     assert "never overwrites" in again.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_make_serve_answers_one_row_two_rows_and_alike_rows(tmp_path: Path) -> None:
+    """Issue 10's acceptance: `make serve` (`mlflow models serve` on the champion, on loopback)
+    answers a request of one row, of two rows and of rows that are all alike (table-level checks
+    never apply to a request), and refuses a request that breaks the contract, by name."""
+    import pandas as pd
+
+    project, env = bake_with_sample(tmp_path)
+    module = "my_ml_project"
+    trained = run([PYTHON, "-m", f"{module}.train"], project, env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    port = free_port()
+    server = subprocess.Popen(
+        ["make", "serve", f"PYTHON={PYTHON}", f"ARGS=serve.port={port}"],
+        cwd=project,
+        env={**os.environ, **env, "MLFLOW_TRACKING_URI": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # make, python and the server's workers: stopped together
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/ping", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.5)
+        batch = pd.read_csv(project / "data/sample/new_batch.csv")
+        requests = {
+            "one row": batch.head(1),
+            "two rows": batch.head(2),
+            "alike rows": pd.concat([batch.head(1)] * 3, ignore_index=True),
+        }
+        for label, rows in requests.items():
+            status, answer = post(url, rows)
+            assert status == 200, (label, answer)
+            assert len(answer["predictions"]) == len(rows), label
+        status, answer = post(url, batch.head(2).drop(columns="contract"))
+        assert status >= 400 and "contract" in json.dumps(answer)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def post(url: str, rows: object) -> tuple[int, dict]:
+    """POST ``rows`` (a DataFrame) to the server's /invocations; the status and the JSON answer."""
+    payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+    request = urllib.request.Request(
+        f"{url}/invocations",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")

@@ -416,9 +416,10 @@ def test_exit_codes_are_as_documented(
     assert "no-such-alias" in captured.err
 
 
-def test_a_reference_that_does_not_exist_is_a_clear_error(champion: tuple) -> None:
+def test_a_reference_that_does_not_exist_is_a_clear_error(champion: tuple, tmp_path: Path) -> None:
     compose, _ = champion
-    cfg = compose("monitor.reference=0123456789abcdef0123456789abcdef")
+    batch = write_sample(tmp_path / "b.csv", 100, 1, compose().data.task, labelled=False)
+    cfg = compose("monitor.reference=0123456789abcdef0123456789abcdef", f"monitor.input={batch}")
     with pytest.raises(PipelineError, match="0123456789abcdef0123456789abcdef") as caught:
         monitor(cfg)
     assert caught.value.check == "model exists"

@@ -7,6 +7,7 @@ One linear model is trained once for the session (the ``champion`` fixture) and 
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -31,17 +32,23 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.evaluate import (
     evaluate,
 )
+from {{ cookiecutter.package_name }}.monitor import (
+    monitor,
+)
+from {{ cookiecutter.package_name }}.predict import (
+    main as predict_main,
+)
 from {{ cookiecutter.package_name }}.predict import (
     predict,
 )
 from {{ cookiecutter.package_name }}.registry import (
     CHAMPION,
-    PREVIOUS,
-    register,
-    rollback,
 )
 from {{ cookiecutter.package_name }}.rollback import (
     rollback as rollback_stage,
+)
+from {{ cookiecutter.package_name }}.tracking import (
+    tracked_run,
 )
 from {{ cookiecutter.package_name }}.train import (
     train,
@@ -55,11 +62,25 @@ def new_batch(cfg: DictConfig, path: Path, rows: int = 60) -> Path:
     return write_sample(path, rows, 7, cfg.data.task, labelled=False)
 
 
-def last_run(cfg: DictConfig, stage: str) -> mlflow.entities.Run:
+def served_predictions(request: Path, output: Path) -> list:
+    """The champion's answer to a CSV ``request`` through MLflow's own scoring path
+    (``mlflow.models.predict`` in this environment: what ``mlflow models serve`` runs)."""
+    mlflow.models.predict(
+        model_uri=f"models:/{NAME}@{CHAMPION}",
+        input_path=str(request),
+        content_type="csv",
+        output_path=str(output),
+        env_manager="local",
+    )
+    return json.loads(output.read_text())["predictions"]
+
+
+def last_run(cfg: DictConfig, stage: str, order: str = "DESC") -> mlflow.entities.Run:
+    """The latest run of ``stage`` in the config's experiment (``order="ASC"``: the first)."""
     client = MlflowClient(mlflow.get_tracking_uri())
     experiment = client.get_experiment_by_name(cfg.tracking.experiment)
     runs = client.search_runs(
-        [experiment.experiment_id], f"tags.stage = '{stage}'", order_by=["start_time DESC"]
+        [experiment.experiment_id], f"tags.stage = '{stage}'", order_by=[f"start_time {order}"]
     )
     return runs[0]
 
@@ -69,7 +90,7 @@ def test_the_model_is_registered_as_champion(champion: tuple) -> None:
     compose, _ = champion
     cfg = compose()
     version = MlflowClient(mlflow.get_tracking_uri()).get_model_version_by_alias(NAME, CHAMPION)
-    run = last_run(cfg, "train")
+    run = last_run(cfg, "train", order="ASC")  # the champion fixture's, before any other test
     assert version.run_id == run.info.run_id
     assert run.data.tags["registry.champion"] == "true"
 
@@ -131,6 +152,99 @@ def test_predict_refuses_an_output_it_cannot_write(champion: tuple, tmp_path: Pa
     assert last_run(cfg, "predict").info.status == "FAILED"
 
 
+def test_a_missing_predict_input_names_predict_input(champion: tuple, tmp_path: Path) -> None:
+    """The file to score is ``predict.input``, not the training data: the message says which
+    setting to fix, and nothing is loaded or written."""
+    compose, _ = champion
+    output = tmp_path / "scored.csv"
+    cfg = compose(f"predict.input={tmp_path / 'absent.csv'}", f"predict.output={output}")
+    with pytest.raises(DataError) as caught:
+        predict(cfg)
+    assert str(caught.value).endswith("no such file; fix predict.input")
+    assert "data.path" not in str(caught.value)
+    assert not output.exists()
+
+
+def no_space(self: pd.DataFrame, path: Path, *args: object, **kwargs: object) -> None:
+    """A disk that fills up half way through the file."""
+    Path(path).write_text("customer_id,prediction\n1,", encoding="utf-8")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def read_only(self: pd.DataFrame, path: Path, *args: object, **kwargs: object) -> None:
+    """A directory the process may not write in (the tests may run as root, which may)."""
+    raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+
+@pytest.mark.parametrize("failure", ["full disk", "read-only", "a directory", "under a file"])
+def test_a_failed_write_is_one_line_and_leaves_nothing_behind(
+    champion: tuple,
+    tmp_path: Path,
+    failure: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every way writing predictions can fail ends with one ``error:`` line naming the file,
+    exit 2 and a FAILED run, leaves no partial file, and the output already there intact."""
+    compose, _ = champion
+    batch = new_batch(compose(), tmp_path / "batch.csv")
+    output = tmp_path / "out" / "scored.csv"
+    output.parent.mkdir()
+    output.write_text("the previous predictions\n")
+    if failure == "full disk":
+        monkeypatch.setattr(pd.DataFrame, "to_csv", no_space)
+    elif failure == "read-only":
+        monkeypatch.setattr(pd.DataFrame, "to_csv", read_only)
+    elif failure == "a directory":
+        output.unlink()
+        output.mkdir()
+    else:
+        output = output / "scored.csv"  # its parent is the existing file
+    cfg = compose(f"predict.input={batch}", f"predict.output={output}")
+    with pytest.raises(SystemExit) as exited:
+        predict_main.__wrapped__(cfg)
+    assert exited.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(output) in errors[0] and "writable output" in errors[0]
+    assert "fix predict.output" in errors[0]
+    assert last_run(cfg, "predict").info.status == "FAILED"
+    assert sorted(p.name for p in tmp_path.rglob("*partial*")) == []
+    previous = tmp_path / "out" / "scored.csv"
+    assert previous.is_dir() or previous.read_text() == "the previous predictions\n"
+
+
+@pytest.mark.parametrize("rows", ["1 row", "2 rows", "uniform rows"])
+def test_a_request_of_one_row_is_answered(champion: tuple, tmp_path: Path, rows: str) -> None:
+    """Table-level checks (not constant, unique ids, no duplicate rows) never apply to a request:
+    one row, two rows and rows that are all alike are scored by ``predict``, by the pyfunc and
+    by MLflow's own scoring path (what ``mlflow models serve`` runs)."""
+    compose, _ = champion
+    frame = pd.read_csv(new_batch(compose(), tmp_path / "batch.csv"))
+    frame = {"1 row": frame.head(1), "2 rows": frame.head(2)}.get(rows, frame.head(4))
+    if rows == "uniform rows":
+        frame = pd.concat([frame.head(1)] * 4, ignore_index=True)  # same region, same id
+    request = tmp_path / "request.csv"
+    frame.to_csv(request, index=False)
+    output = tmp_path / "scored.csv"
+    predict(compose(f"predict.input={request}", f"predict.output={output}"))
+    assert len(pd.read_csv(output)) == len(frame)
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")
+    assert len(model.predict(pd.read_csv(request))) == len(frame)
+    assert len(served_predictions(request, tmp_path / "served.json")) == len(frame)
+
+
+def test_a_reference_run_without_a_model_says_so(champion: tuple, tmp_path: Path) -> None:
+    """Every stage names the model it loads; a run that logged no model (a ``validate`` run, say)
+    named as a reference is refused as that, not as a failed artifact download."""
+    compose, _ = champion
+    with tracked_run(compose(), "validate") as run:
+        pass
+    batch = new_batch(compose(), tmp_path / "batch.csv")
+    with pytest.raises(PipelineError) as caught:
+        monitor(compose(f"monitor.reference={run.run_id}", f"monitor.input={batch}"))
+    assert f"run {run.run_id} (stage validate) logged no model" in str(caught.value)
+
+
 def test_the_served_model_refuses_a_bad_request(champion: tuple, tmp_path: Path) -> None:
     """``mlflow models serve`` runs the same contract check: a missing column is named."""
     compose, _ = champion
@@ -149,7 +263,7 @@ def test_evaluate_by_alias_reproduces_the_test_metrics(champion: tuple) -> None:
     assert metrics == pytest.approx({k: v for k, v in trained.items() if k.startswith("test/")})
     run = last_run(cfg, "evaluate")
     assert run.info.status == "FINISHED"
-    assert run.data.tags["model.run_id"] == last_run(cfg, "train").info.run_id
+    assert run.data.tags["model.run_id"] == last_run(cfg, "train", order="ASC").info.run_id
     path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="slices")
     rows = json.loads(Path(path, "test.json").read_text())["slices"]
     assert {row["column"] for row in rows} == set(cfg.data.slices)
@@ -182,29 +296,6 @@ def test_a_model_below_baseline_leaves_the_champion_alone(champion: tuple) -> No
     assert len(client.search_model_versions(f"name = '{NAME}'")) == versions
 
 
-def test_only_a_better_model_is_promoted_and_rollback_undoes_it(
-    champion: tuple, tracking_uri: str
-) -> None:
-    """I4: a worse challenger stays a challenger, a better one becomes champion with its
-    predecessor recorded; I7: rollback walks the alias back, then refuses to go further."""
-    mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri)
-    logged = client.get_model_version_by_alias(NAME, CHAMPION).source
-    name, metric = "registry-rules", "val/log_loss"
-    assert register(logged, name, metric, 0.5, lower_is_better=True).promoted
-    challenger = register(logged, name, metric, 0.6, lower_is_better=True)
-    assert not challenger.promoted and "does not beat" in challenger.reason
-    better = register(logged, name, metric, 0.4, lower_is_better=True)
-    assert better.promoted
-    champion_version = client.get_model_version_by_alias(name, CHAMPION)
-    assert str(champion_version.version) == better.version
-    assert champion_version.tags[PREVIOUS] == "1"
-    assert rollback(name) == (better.version, "1")
-    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "1"
-    with pytest.raises(PipelineError, match="first champion"):
-        rollback(name)
-
-
 def test_rollback_with_no_champion_fails_the_run(champion: tuple) -> None:
     """``make rollback`` on an empty registry: a clear error and a FAILED rollback run."""
     compose, _ = champion
@@ -224,15 +315,7 @@ def test_mlflow_models_predict_gives_the_same_predictions(
     batch = new_batch(compose(), tmp_path / "batch.csv")
     ours = tmp_path / "ours.csv"
     predict(compose(f"predict.input={batch}", f"predict.output={ours}"))
-    theirs = tmp_path / "theirs.json"
-    mlflow.models.predict(
-        model_uri=f"models:/{NAME}@{CHAMPION}",
-        input_path=str(batch),
-        content_type="csv",
-        output_path=str(theirs),
-        env_manager="local",
-    )
-    served = pd.DataFrame(json.loads(theirs.read_text())["predictions"])
+    served = pd.DataFrame(served_predictions(batch, tmp_path / "theirs.json"))
     written = pd.read_csv(ours)
     numbers = [c for c in served.columns if c != "prediction"] or ["prediction"]
     np.testing.assert_allclose(written[numbers].to_numpy(float), served[numbers].to_numpy(float))

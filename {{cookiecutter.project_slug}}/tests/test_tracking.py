@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import mlflow
 import pytest
@@ -16,6 +18,7 @@ from {{ cookiecutter.package_name }}.tracking import (
     config_hash,
     file_name,
     flatten,
+    prepare,
     resolve_tracking_uri,
     tracked_run,
 )
@@ -53,6 +56,30 @@ def test_file_store_is_refused(uri: str) -> None:
     """The ./mlruns file store is refused with a message that says what to use instead."""
     with pytest.raises(TrackingConfigError, match="sqlite"):
         resolve_tracking_uri(uri, Path("/p"))
+
+
+def test_a_moved_or_copied_project_is_refused_with_what_to_do(
+    tmp_path: Path, tracking_uri: str
+) -> None:
+    """MLflow stores artifact locations as absolute paths: a copy of a project would write its
+    artifacts into the original. The copy's store is refused, naming both places and the fix;
+    the original keeps working."""
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    original.mkdir()
+    shutil.copyfile(tracking_uri.removeprefix("sqlite:///"), original / "mlflow.db")
+    settings = SimpleNamespace(uri=None, experiment="moved")
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        env.setattr(mlflow, "set_tracking_uri", lambda uri: None)  # leave the session's store
+        prepare(settings, original)
+        shutil.copytree(original, copy)
+        with pytest.raises(TrackingConfigError) as caught:
+            prepare(settings, copy)
+        prepare(settings, original)
+    message = str(caught.value)
+    assert caught.value.check == "artifacts beside the store"
+    assert str(original / "mlartifacts") in message and str(copy / "mlartifacts") in message
+    assert "moved or copied" in message and "\n" not in message
 
 
 def test_flatten_names_nested_keys_with_dots() -> None:

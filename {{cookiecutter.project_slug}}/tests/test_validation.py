@@ -39,6 +39,9 @@ from {{ cookiecutter.package_name }}.data.validation import (
     target_problems,
     validate_frame,
 )
+from {{ cookiecutter.package_name }}.errors import (
+    exit_bad_input,
+)
 from {{ cookiecutter.package_name }}.validate import (
     main,
     validate,
@@ -138,6 +141,37 @@ def test_duplicate_rows(clean: pd.DataFrame, contract) -> None:
     found = problems(frame, contract)
     assert found[(None, "no_duplicate_rows")].rows == 1
     assert ("customer_id", "field_uniqueness") in found
+
+
+def test_examples_look_like_the_data(clean: pd.DataFrame, contract) -> None:
+    """An id read as float (a gap in the column) is shown as the file has it, ``100005`` not
+    ``100005.0``; a constant column shows its value, not the check's ``False``; a report's
+    further lines keep their own label when printed as an error."""
+    frame = pd.concat([clean, clean.iloc[[7]]], ignore_index=True)
+    frame.loc[3, "customer_id"] = np.nan
+    frame["contract"] = "two-year"
+    found = problems(frame, contract)
+    (duplicate,) = found[("customer_id", "field_uniqueness")].examples
+    assert duplicate == str(clean["customer_id"].iloc[7])
+    assert found[("contract", "not_constant")].examples == ["'two-year' (every row)"]
+
+
+def test_only_the_first_line_of_a_report_is_marked_as_the_error(
+    clean: pd.DataFrame, contract, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Printed for the user, a report is one ``error:`` line followed by its own ``failure:``
+    and ``warning:`` lines, never ``error:   warning:``."""
+    frame = clean.copy()
+    frame.loc[1, "age_years"] = 150.0
+    frame.loc[frame.index[:40], "tenure_months"] = 999
+    contract.columns["tenure_months"].max = None
+    with pytest.raises(SystemExit):
+        exit_bad_input(DataValidationError(validate_frame(frame, contract, "f.csv")[1]))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("error: Validation of f.csv")
+    assert any(line.startswith("  failure: f.csv: column 'age_years'") for line in lines)
+    assert any(line.startswith("  warning: f.csv: column 'tenure_months'") for line in lines)
+    assert not any(line.startswith("error:") for line in lines[1:])
 
 
 def test_many_problems_are_reported_at_once(clean: pd.DataFrame, contract) -> None:

@@ -153,7 +153,11 @@ class TrainConfig:
     improved for ``patience`` epochs (0: never), and the best epoch's weights are kept.
     ``grad_clip`` caps the gradient norm (null: no cap). With ``require_beats_baseline`` (P1)
     a model whose validation metric is not better than the baseline's by ``baseline_margin``
-    ends the run FAILED. The state is checkpointed after every epoch; ``resume`` continues the
+    ends the run FAILED. Promotion (I4) compares a model with the current champion on the same
+    rows (its validation split, each model through its own serving path) and moves the alias
+    only when the split has at least ``promote_min_rows`` rows and the paired one-sided test
+    says the new model's per-row loss is lower (p below ``promote_alpha``); otherwise it
+    stays a challenger, and the run's tags say why. The state is checkpointed after every epoch; ``resume`` continues the
     interrupted run of the same config, in the same MLflow run.
     """
 
@@ -170,6 +174,8 @@ class TrainConfig:
     device: str = "auto"
     require_beats_baseline: bool = True
     baseline_margin: float = 0.0
+    promote_min_rows: int = 20
+    promote_alpha: float = 0.05
     resume: bool = False
 
 

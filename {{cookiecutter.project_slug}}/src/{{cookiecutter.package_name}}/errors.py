@@ -51,8 +51,11 @@ def first_line(err: BaseException) -> str:
 
 
 def exit_bad_input(err: PipelineError) -> NoReturn:
-    """Print ``err`` for the user (every line prefixed ``error:``) and exit with its code
-    (2 for bad input, 3 for a model below the baseline)."""
-    for line in str(err).splitlines():
-        print(f"error: {line}", file=sys.stderr)
+    """Print ``err`` for the user (its first line prefixed ``error:``; a report's further lines
+    keep their own ``failure:`` or ``warning:``) and exit with its code (2 for bad input, 3 for
+    a model below the baseline)."""
+    first, *rest = str(err).splitlines() or [type(err).__name__]
+    print(f"error: {first}", file=sys.stderr)
+    for line in rest:
+        print(line, file=sys.stderr)
     sys.exit(err.exit_code)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ def monitor(cfg: DictConfig) -> MonitorReport:
     Raises :class:`~.errors.PipelineError` only when nothing can be checked (the run is then
     FAILED). Findings are not failures: the run finishes and the report says what it found.
     """
-    from .data.io import required_input
+    from .data.io import atomic_write, required_input, write_text
     from .data.load import inspect_table
     from .data.validation import STRUCTURE
     from .evaluation.plots import distribution_shift
@@ -65,7 +66,7 @@ def monitor(cfg: DictConfig) -> MonitorReport:
         )
         report = MonitorReport(
             file=str(source),
-            reference=f"{uri} (run {trained_by})",
+            reference=uri,
             drift=detect_drift(frame, predictor.profile, predictor.features, settings),
             violations=[p for p in checked.failures if p.check not in STRUCTURE.values()],
             schema_changes=checked.schema_changes,
@@ -73,15 +74,15 @@ def monitor(cfg: DictConfig) -> MonitorReport:
             strict=spec.strict,
         )
         text, summary = to_json(report), render(report)
-        output.mkdir(parents=True, exist_ok=True)
-        (output / "monitor.json").write_text(text, encoding="utf-8")
-        (output / "monitor.txt").write_text(summary, encoding="utf-8")
+        write_text(output / "monitor.json", text)
+        write_text(output / "monitor.txt", summary)
         run.log_text(text, "monitor/monitor.json")
         run.log_text(summary, "monitor/monitor.txt")
         for name in report.drift.drifted_features:
             shares = report.drift.distributions[name]
             figure = distribution_shift(name, shares.labels, shares.reference, shares.current)
-            figure.savefig(output / f"drift_{file_name(name)}.png", dpi=100)
+            plot = output / f"drift_{file_name(name)}.png"
+            atomic_write(plot, partial(figure.savefig, dpi=100, format="png"))
             run.log_figure(figure, f"monitor/drift_{file_name(name)}.png")
         violated = {p.column for p in report.violations if p.column}
         run.log_metrics(

@@ -26,7 +26,7 @@ def predict(cfg: DictConfig) -> Path:
     """Score ``predict.input`` with ``predict.model``; write ``predict.output``; return it."""
     import pandas as pd
 
-    from .data.io import required_input, table_format, write_table
+    from .data.io import check_writable, required_input, table_format, write_table
     from .data.load import load_validated
     from .data.schema import Role
     from .serving import open_model
@@ -35,7 +35,8 @@ def predict(cfg: DictConfig) -> Path:
     with tracked_run(cfg, stage="predict", run_name="predict") as run:
         source = required_input(cfg.predict.input, "predict.input")
         output = Path(cfg.predict.output or Path(cfg.paths.data_dir, "predictions", source.name))
-        table_format(output)  # a bad output name fails now, not after the work
+        table_format(output)  # a bad output fails now, not after the work
+        check_writable(output, "predict.output")
         predictor, uri, _ = open_model(run, cfg.predict.model, cfg.tracking.model_name)
         frame = load_validated(
             source, predictor.spec, run, "predict", True, "predict.input", contract=uri

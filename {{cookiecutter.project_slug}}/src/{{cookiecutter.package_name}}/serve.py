@@ -39,7 +39,10 @@ def serve_command(cfg: DictConfig) -> tuple[str, list[str], dict[str, str]]:
         raise PipelineError(uri, "model exists", f"{detail}; train one with `make train`") from err
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri]
     command += ["--env-manager", "local", "--host", cfg.serve.host, "--port", str(cfg.serve.port)]
-    return uri, command, {**os.environ, "MLFLOW_TRACKING_URI": tracking}
+    # MLflow starts ``uvicorn`` by name: find the one installed beside this interpreter, also
+    # when the environment is not activated (``make`` runs ``.venv/bin/python`` directly).
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return uri, command, {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking}
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")

@@ -137,7 +137,9 @@ def signature(predictor: Predictor, example: pd.DataFrame) -> mlflow.models.Mode
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
     inputs = Schema([ColSpec(AnyType(), name, required=True) for name in example.columns])
-    outputs = infer_signature(example, predictor.predict(example)[0]).outputs
+    with warnings.catch_warnings():  # predictions are never missing: no integer-column hint
+        warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer", UserWarning)
+        outputs = infer_signature(example, predictor.predict(example)[0]).outputs
     return ModelSignature(inputs, outputs)
 
 
@@ -171,31 +173,65 @@ def log_predictor(predictor: Predictor, example: pd.DataFrame) -> str:
     return info.model_uri
 
 
+CANARY_ROWS = 20
+
+
+def canary(uri: str, predictor: Predictor, rows: pd.DataFrame) -> Predictor:
+    """Load the model just logged the way ``predict`` and ``mlflow models serve`` load it,
+    score held-out ``rows`` (unlabelled) through its pyfunc, contract check included, and
+    require the predictions the in-memory model gives: a model that cannot be served, or serves
+    something else, never reaches the registry. Returns the served predictor."""
+    rows = rows.head(CANARY_ROWS)
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+        served = model.predict(rows)
+    except Exception as err:  # whatever breaks here, the model cannot be served
+        raise PipelineError(uri, "canary: the logged model serves", first_line(err)) from err
+    expected = predictor.predict(rows)[0]
+    if len(served) != len(expected):
+        raise PipelineError(
+            uri, "canary: served like in training", f"{len(served)} answers for {len(rows)} rows"
+        )
+    numbers = [c for c in expected.columns if c != "prediction"] or ["prediction"]
+    gap = np.abs(served[numbers].to_numpy(float) - expected[numbers].to_numpy(float))
+    labels = np.zeros(len(rows), dtype=bool)
+    if predictor.task.is_classification:
+        labels = served["prediction"].astype(str).to_numpy() != expected["prediction"].astype(str)
+    if labels.any() or not np.allclose(gap, 0, atol=1e-6):
+        raise PipelineError(
+            uri,
+            "canary: served like in training",
+            f"{int(labels.sum())} of {len(rows)} held-out rows predicted differently "
+            f"(largest gap {gap.max():.3g})",
+        )
+    return model.unwrap_python_model().predictor
+
+
 def open_model(
     run: Any, reference: str, model_name: str, role: str = "model"
 ) -> tuple[Predictor, str, str | None]:
     """Load the model ``reference`` names (alias, run id or URI, see
-    :func:`~.registry.model_uri`) for a stage, tagging ``run`` with ``<role>.uri`` and
-    ``<role>.run_id``; return the predictor, its URI and the run that trained it."""
+    :func:`~.registry.model_uri`) for a stage, naming it (URI, registered name and version, run)
+    in the log, in every error and in the tags ``<role>.uri`` and ``<role>.run_id``; return
+    the predictor, that description and the run that trained it."""
     from mlflow.exceptions import MlflowException
 
-    from .registry import model_uri
+    from .registry import describe_model, model_uri
 
     uri = model_uri(reference, model_name)
+    described = describe_model(uri)
     try:
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as err:
-        detail = first_line(err)
-        raise PipelineError(uri, "model exists", f"{detail}; train one with `make train`") from err
+        raise PipelineError(described, "model loads", first_line(err)) from err
     trained_by = model.metadata.run_id
     predictor = model.unwrap_python_model().predictor
     run.set_tags({f"{role}.uri": uri, f"{role}.run_id": trained_by})
     log.info(
-        "%s: %s model of %r (target %r) trained by run %s",
-        uri,
+        "%s: %s model of data %r (target %r)",
+        described,
         predictor.meta["model"]["name"],
         predictor.meta.get("data", "?"),
         predictor.meta["target"],
-        trained_by,
     )
-    return predictor, uri, trained_by
+    return predictor, described, trained_by

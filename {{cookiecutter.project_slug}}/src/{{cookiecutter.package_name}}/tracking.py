@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -22,7 +23,7 @@ import subprocess
 import time
 import traceback
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +54,8 @@ UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
 RESUME_KEY = "resume"
 
 
-class TrackingConfigError(ValueError):
-    """The tracking configuration cannot work (for example the refused file store)."""
+class TrackingConfigError(PipelineError):
+    """The tracking configuration cannot work (the refused file store, a moved project)."""
 
 
 def resolve_tracking_uri(configured: str | None, root: Path | None = None) -> str:
@@ -68,8 +69,10 @@ def resolve_tracking_uri(configured: str | None, root: Path | None = None) -> st
         return uri
     if "://" not in uri or uri.startswith("file:"):
         raise TrackingConfigError(
-            f"tracking uri {uri!r} is MLflow's file store, which this project does not use; "
-            f"use sqlite:///{DB_NAME} (resolved against the project root) or an http(s) server"
+            "tracking.uri",
+            "not the file store",
+            f"{uri!r} is MLflow's file store, which this project does not use; use "
+            f"sqlite:///{DB_NAME} (resolved against the project root) or an http(s) server",
         )
     return uri
 
@@ -83,6 +86,23 @@ def artifact_location(uri: str) -> str | None:
     return (database.parent / ARTIFACT_DIR).as_uri() if database.is_absolute() else None
 
 
+def check_not_moved(uri: str, experiment: str, location: str) -> None:
+    """Refuse a local store whose experiment keeps its artifacts beside another copy of the
+    database: MLflow records artifact locations as absolute paths, so a moved or copied
+    project would quietly write every new artifact into the original place."""
+    expected = artifact_location(uri)
+    if expected is None or not location.startswith("file:") or location == expected:
+        return
+    raise TrackingConfigError(
+        uri,
+        "artifacts beside the store",
+        f"experiment {experiment!r} keeps its artifacts in {location}, not beside this database "
+        f"({expected}): the project was moved or copied. Work in the original folder, or give "
+        "this copy a store of its own (move mlflow.db and mlartifacts/ aside; the runs stay in "
+        "the original), or set tracking.uri to the original database",
+    )
+
+
 def prepare(tracking: Any, root: Path | None = None) -> str:
     """Point MLflow at the store and create the experiment once; return the experiment id.
 
@@ -94,6 +114,7 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(tracking.experiment)
     if experiment is not None:
+        check_not_moved(uri, experiment.name, experiment.artifact_location)
         return experiment.experiment_id
     try:
         return client.create_experiment(tracking.experiment, artifact_location(uri))
@@ -231,6 +252,12 @@ class RunRecorder:
     run_id: str
     client: MlflowClient
     pending: list[Metric] = field(default_factory=list)
+    undo: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_failure(self, step: Callable[[], None]) -> None:
+        """Run ``step`` if the run fails from here on: how a stage takes back what it did
+        outside the run (for example, moving the ``champion`` alias)."""
+        self.undo.append(step)
 
     def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
         """Queue ``values`` for ``step``; they are sent in batches, not one call each. Keys are
@@ -352,14 +379,31 @@ def tracked_run(
         mlflow.log_dict({"overrides": hydra_overrides()}, "config/overrides.yaml")
         yield recorder
         recorder.flush()
+        mlflow.end_run("FINISHED")
     except BaseException as err:
         status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
         reason = f"{type(err).__name__}: {err}"
-        try:
-            recorder.flush()
-            mlflow.set_tag("failure.reason", reason[:5000])
-            mlflow.log_text(traceback.format_exc(), "failure/traceback.txt")
-        finally:
-            mlflow.end_run(status)
+        _record_failure(recorder, status, reason[:5000], traceback.format_exc())
         raise
-    mlflow.end_run("FINISHED")
+
+
+def _record_failure(recorder: RunRecorder, status: str, reason: str, trace: str) -> None:
+    """Take back what the stage asked to (newest first), then record the failure on the run
+    through the client (never the fluent API, which would start a new run if this one had
+    already ended) and end it with ``status``."""
+    client, run_id = recorder.client, recorder.run_id
+    try:
+        for step in reversed(recorder.undo):
+            try:
+                step()
+            except Exception as err:  # a failed undo is recorded, the others still run
+                reason += f"; undo failed: {type(err).__name__}: {err}"
+        with contextlib.suppress(Exception):  # what failed may be the store itself
+            recorder.flush()
+        client.set_tag(run_id, "failure.reason", reason[:5000])
+        client.log_text(run_id, trace, "failure/traceback.txt")
+    finally:
+        if mlflow.active_run() is not None:
+            mlflow.end_run(status)
+        else:
+            client.set_terminated(run_id, status)

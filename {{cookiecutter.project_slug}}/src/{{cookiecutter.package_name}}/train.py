@@ -25,14 +25,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit ``cfg.model`` on the training split and return its validation and test metrics.
 
     Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED, before any
-    model is logged or registered. A model that passes the baseline gate (P1) is logged as a
-    pyfunc that takes raw rows, registered, and made ``champion`` only if it beats the current
-    one (I4).
+    model is registered. A model that passes the baseline gate (P1) is logged as a pyfunc that
+    takes raw rows, loaded back and checked through the serving path (the canary), and, as the
+    run's last step, registered and made ``champion`` only if it beats the current one on the
+    same rows (I4).
     """
     # Heavy imports (torch, pandas, mlflow) wait until work starts, so `--help` is instant.
     import torch
 
     from .data.features import FeaturePipeline
+    from .data.io import write_text
     from .data.load import load_validated
     from .data.schema import check_slices, load_contract
     from .data.split import split_frame
@@ -42,7 +44,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .evaluation.slices import slice_metrics
     from .models import build_model, fit_baseline
     from .monitoring.profile import Profile
-    from .serving import Predictor, log_predictor
+    from .serving import Predictor, canary, log_predictor
     from .tracking import config_hash, tracked_run
     from .training.checkpoint import CheckpointFile
     from .training.loop import train_network
@@ -110,10 +112,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         predictor = Predictor(model, features, encoding, spec, profile, meta)
         example = splits.val.drop(columns=data.target).head(5)
         uri = log_predictor(predictor, example)
-        if cfg.model.name != "baseline":
-            promote(run, uri, cfg.tracking.model_name, metrics, task)
-        write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
-        Path(cfg.paths.output_dir, "feature_pipeline.json").write_text(features.to_json())
+        served = canary(uri, predictor, splits.test.drop(columns=data.target))
+        run.set_tags({"canary": "passed"})
+        output = Path(cfg.paths.output_dir)  # for people and scripts that skip MLflow
+        write_text(output / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        write_text(output / "feature_pipeline.json", features.to_json())
+        if cfg.model.name != "baseline":  # the last step: only a run that succeeded promotes
+            promote(run, uri, served, splits.val, cfg)
     checkpoint.remove()
     return metrics
 
@@ -141,20 +146,23 @@ def report_training(run: Any, history: Any, train_cfg: DictConfig) -> None:
     )
 
 
-def promote(run: Any, uri: str, name: str, metrics: dict[str, float], task: Any) -> None:
-    """I4: register the model; it becomes ``champion`` only if it beats the current one."""
-    from .evaluation.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
-    from .registry import register
+def promote(run: Any, uri: str, served: Any, rows: Any, cfg: DictConfig) -> None:
+    """I4: register the served model; it becomes ``champion`` only if it beats the current one
+    on the same rows (:func:`~.registry.register`). If the run fails after this, the alias
+    goes back (the run's undo step), so it never points at a FAILED run."""
+    from .registry import Rule, register, undo
 
-    metric = f"val/{PRIMARY_METRIC[task]}"
-    lower = PRIMARY_METRIC[task] in LOWER_IS_BETTER
-    outcome = register(uri, name, metric, metrics[metric], lower)
+    name = cfg.tracking.model_name
+    rule = Rule(cfg.train.promote_min_rows, cfg.train.promote_alpha)
+    outcome = register(uri, name, served, rows, cfg.data.target, rule)
+    run.on_failure(lambda: undo(name, outcome))
     run.set_tags(
         {
             "registry.version": outcome.version,
             "registry.champion": str(outcome.promoted).lower(),
             "registry.reason": outcome.reason,
         }
+        | outcome.tags
     )
     verdict = "is the new champion" if outcome.promoted else "stays a challenger"
     log.info("registered %s v%s: %s (%s)", name, outcome.version, verdict, outcome.reason)
@@ -164,12 +172,6 @@ def log_rare_values(rare: dict[str, list[str]], min_count: int) -> None:
     """F1: say which training categories were too rare to keep their own feature."""
     for column, values in rare.items():
         log.info("F1: %s: %s seen < %d times, mapped to __other__", column, values, min_count)
-
-
-def write_json(payload: dict[str, float], path: Path) -> None:
-    """Write ``payload`` next to Hydra's run log, for people and scripts that skip MLflow."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")

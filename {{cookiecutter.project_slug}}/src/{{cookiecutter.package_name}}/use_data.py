@@ -28,6 +28,7 @@ def use_data(name: str, config_dir: Path = CONFIG_DIR) -> str:
     from omegaconf.errors import OmegaConfBaseException
 
     from .config import HYDRA_VERSION_BASE
+    from .data.io import write_text
     from .data.schema import load_contract
 
     root = config_dir / "config.yaml"
@@ -56,7 +57,7 @@ def use_data(name: str, config_dir: Path = CONFIG_DIR) -> str:
             str(root), "one data entry", "the defaults list must hold exactly one `- data: ...`"
         )
     previous = entries[0][1]
-    root.write_text(DATA_ENTRY.sub(lambda m: m.group(1) + name, text), encoding="utf-8")
+    write_text(root, DATA_ENTRY.sub(lambda m: m.group(1) + name, text), "configs/config.yaml")
     if not Path(path).is_file():
         print(f"warning: {path} (data.path of {name}) does not exist yet", file=sys.stderr)
     return previous

@@ -6,7 +6,9 @@ pandas or pyarrow traceback to learn that a path is wrong or a file is not a CSV
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -52,19 +54,59 @@ def _no_such_file(path: Path, setting: str) -> DataError:
     return DataError(str(path), "file exists", f"no such file; {hint}")
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+def write_table(frame: pd.DataFrame, path: str | Path, setting: str = "predict.output") -> Path:
     """Write ``frame`` as CSV or Parquet, whole or not at all: it goes to a hidden partial file
-    first and is renamed into place, so a crash never leaves half a table at ``path``."""
+    first and is renamed into place, so a crash never leaves half a table at ``path`` and the
+    file already there stays as it was. Any failure (a read-only or full disk, a path that is a
+    directory, a parent that is a file) is one :class:`DataError` naming the file and the config
+    key ``setting``, and leaves no partial file behind."""
     path = Path(path)
     kind = table_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    if kind == "csv":
-        frame.to_csv(partial, index=False)
-    else:
-        frame.to_parquet(partial, index=False)
-    os.replace(partial, path)
+
+    def write(target: Path) -> None:
+        if kind == "csv":
+            frame.to_csv(target, index=False)
+        else:
+            frame.to_parquet(target, index=False)
+
+    atomic_write(path, write, setting)
     return path
+
+
+def write_text(path: str | Path, text: str, setting: str = "paths.output_dir") -> Path:
+    """Write ``text`` (UTF-8) whole or not at all, like :func:`write_table`."""
+    path = Path(path)
+    atomic_write(path, lambda target: target.write_text(text, encoding="utf-8"), setting)
+    return path
+
+
+def check_writable(path: Path, setting: str) -> None:
+    """Refuse, before any work, an output path that is a directory or lies under a file."""
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if path.is_dir() or blocking is not None:
+        why = "the path is a directory" if path.is_dir() else f"{blocking} is a file"
+        raise DataError(str(path), "writable output", f"{why}; nothing was written (fix {setting})")
+
+
+def atomic_write(
+    path: Path, write: Callable[[Path], None], setting: str = "paths.output_dir"
+) -> None:
+    """Run ``write`` on a hidden partial file beside ``path``, then rename it into place; on any
+    failure remove the partial file and raise one :class:`DataError` naming ``path``."""
+    check_writable(path, setting)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(partial)
+        os.replace(partial, path)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise DataError(
+            str(path), "writable output", f"{reason}; nothing was written (fix {setting})"
+        ) from err
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def read_table(path: str | Path, setting: str = "data.path") -> pd.DataFrame:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..config import Task
 from ..errors import DataError
-from .io import write_table
+from .io import write_table, write_text
 
 TARGETS = {
     Task.binary_classification: "churned",
@@ -149,11 +149,10 @@ def write_sample(
         frame = frame.drop(columns=TARGETS[task])
     if drifted:
         frame = plant_drift(frame, seed)
-    write_table(frame, path)
+    write_table(frame, path, "the sample's place, data/sample/")
     written = _manifest(path.parent)
     written[path.name] = _digest(path)
-    manifest = path.parent / MANIFEST
-    manifest.write_text(json.dumps(written, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(path.parent / MANIFEST, json.dumps(written, indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -102,8 +102,18 @@ class DataValidationError(PipelineError):
         return self.report.render()
 
 
-def _examples(values: pd.Series) -> list[str]:
-    return [repr(v) if isinstance(v, str) else str(v) for v in values.drop_duplicates()[:EXAMPLES]]
+def _shown(value: object, whole: bool = False) -> str:
+    """A value as the data has it: text quoted; in an integer column (``whole``), whole numbers
+    without ``.0`` (an id column read with a gap becomes float, but the file says ``100005``)."""
+    if isinstance(value, str):
+        return repr(value)
+    if whole and isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _examples(values: pd.Series, whole: bool = False) -> list[str]:
+    return [_shown(v, whole) for v in values.drop_duplicates()[:EXAMPLES]]
 
 
 def meaning(column: ColumnSpec | None) -> str | None:
@@ -117,11 +127,14 @@ STRUCTURE = {"column_in_dataframe": "column present", "column_in_schema": "no un
 TYPE_CHECKS = ("coerce_dtype", "dtype(")
 
 
-def _failures(errors: pa.errors.SchemaErrors, spec: SchemaSpec) -> list[Problem]:
+def _failures(
+    errors: pa.errors.SchemaErrors, spec: SchemaSpec, frame: pd.DataFrame
+) -> list[Problem]:
     """One problem per (column, check) from pandera's failure cases.
 
-    Table-level checks (duplicate rows) become one problem with row numbers as examples; when a
-    column has the wrong type, only that is reported, not the checks that then cannot run on it.
+    Table-level checks (duplicate rows) become one problem with row numbers as examples; a
+    constant column shows the value every row has; when a column has the wrong type, only that
+    is reported, not the checks that then cannot run on it.
     """
     cases = errors.failure_cases.copy()
     table_level = cases["schema_context"].eq("DataFrameSchema") & ~cases["check"].isin(STRUCTURE)
@@ -137,7 +150,8 @@ def _failures(errors: pa.errors.SchemaErrors, spec: SchemaSpec) -> list[Problem]
     keys = [cases["column"].fillna(""), cases["check"].astype(str)]
     for (column, check), group in cases.groupby(keys, sort=False):
         name: str | None = column or None
-        examples = _examples(group["failure_case"])
+        whole = name in spec.columns and spec.columns[name].kind is Kind.integer
+        examples = _examples(group["failure_case"], whole)
         rows = int(group["index"].nunique()) if group["index"].notna().any() else len(group)
         if check in STRUCTURE:  # the failure case is the column's name
             name, check, rows, examples = (
@@ -150,6 +164,9 @@ def _failures(errors: pa.errors.SchemaErrors, spec: SchemaSpec) -> list[Problem]
             examples = [f"row {i}" for i in group["index"].drop_duplicates()[:EXAMPLES]]
         elif check.startswith("coerce_dtype"):
             check = f"{spec.columns[name].kind.value} values"
+        elif check == "not_constant" and name in frame:  # pandera reports the check's False
+            present = frame[name].dropna().unique()[:1]
+            examples = [f"{_shown(v, whole)} (every row)" for v in present]
         described = spec.columns.get(name) if name else None
         problems.append(Problem(name, check, rows, examples, meaning(described)))
     return problems
@@ -282,7 +299,7 @@ def validate_frame(
     try:
         frame = schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        report.failures = _failures(errors, spec)
+        report.failures = _failures(errors, spec, frame)
     if not spec.strict:
         unexpected = [c for c in frame.columns if c not in spec.columns]
         report.warnings += [
@@ -305,10 +322,10 @@ def check_frame(
 
 def write_report(report: ValidationReport, directory: Path) -> tuple[Path, Path]:
     """Write ``validation.json`` and ``validation.txt`` into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    as_json, as_text = directory / "validation.json", directory / "validation.txt"
-    as_json.write_text(report.to_json() + "\n", encoding="utf-8")
-    as_text.write_text(report.render() + "\n", encoding="utf-8")
+    from .io import write_text
+
+    as_json = write_text(directory / "validation.json", report.to_json() + "\n")
+    as_text = write_text(directory / "validation.txt", report.render() + "\n")
     return as_json, as_text
 
 

@@ -44,6 +44,16 @@ def compute_metrics(task: Task, y_true: np.ndarray, outputs: np.ndarray) -> dict
     return {name: float(value) for name, value in scores.items()}
 
 
+def row_losses(task: Task, y_true: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Each row's term of the primary metric: the log loss of its true class (probabilities
+    clipped like scikit-learn's), or its squared error. Their mean is the log loss or the MSE,
+    so two models scored on the same rows can be compared row by row (a paired test)."""
+    if not task.is_classification:
+        return (outputs.reshape(-1) - y_true) ** 2
+    eps = np.finfo(outputs.dtype).eps
+    return -np.log(np.clip(outputs[np.arange(len(y_true)), y_true], eps, 1.0))
+
+
 def model_outputs(model: torch.nn.Module, task: Task, x: torch.Tensor) -> np.ndarray:
     """Class probabilities (classification) or predictions (regression) for a feature matrix."""
     with torch.no_grad():
