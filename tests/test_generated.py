@@ -136,68 +136,93 @@ def test_typo_and_forced_failure_from_the_command_line(project: Path) -> None:
     assert "/no/such/file.csv" in rows[0][1]
 
 
-def champion_version(project: Path) -> tuple[str, str | None]:
-    """The registry's champion version of the bake's model, and the version it replaced."""
+def champion_version(project: Path, name: str = "my_ml_project-sample") -> tuple[str, str | None]:
+    """The registry's champion version of the model ``name``, and the version it replaced."""
     with sqlite3.connect(project / "mlflow.db") as db:
         ((version,),) = db.execute(
-            "select version from registered_model_aliases "
-            "where name = 'my_ml_project-sample' and alias = 'champion'"
+            "select version from registered_model_aliases where name = ? and alias = 'champion'",
+            (name,),
         ).fetchall()
         previous = db.execute(
-            "select value from model_version_tags where name = 'my_ml_project-sample' "
+            "select value from model_version_tags where name = ? "
             "and version = ? and key = 'champion.previous'",
-            (version,),
+            (name, version),
         ).fetchall()
     return str(version), previous[0][0] if previous else None
 
 
 def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path) -> None:
-    """Issue 4's acceptance, as a new user: the MLP beats the baseline too (the linear model is
-    trained by the pipeline test when it runs first in this process); `predict` scores the
-    shipped new rows; `evaluate` works by alias; a model forced below the baseline exits 3 and
-    the champion does not move; `rollback` steps the champion back (or, with no earlier
-    champion, refuses with exit 2)."""
+    """Checks that a promotion is rolled back to the champion it replaced, and that a first
+    champion refuses to roll back, on a registry lineage and experiment of this test's own in
+    the shared bake, so what other tests trained there never decides which path runs.
+
+    Issue 4's acceptance, as a new user: a deliberately weak linear model (one epoch at a tiny
+    learning rate, baseline gate off) becomes the lineage's first champion; the MLP beats the
+    baseline and replaces that champion; `predict` scores the shipped new rows; `evaluate` works
+    by alias; a model forced below the baseline exits 3 and the champion does not move;
+    `rollback` steps the champion back to the weak model, and a second `rollback` refuses with
+    exit 2, as that was the first champion."""
     module = "my_ml_project"
+    name = "my_ml_project-rollback"
+    lineage = [f"tracking.model_name={name}", "tracking.experiment=rollback"]
     env = {"PYTHONPATH": str(project / "src")}
     assert run([PYTHON, "-m", f"{module}.dataset"], project, env=env).returncode == 0
-    mlp = run([PYTHON, "-m", f"{module}.train", "model=mlp"], project, env=env)
-    assert mlp.returncode == 0, mlp.stderr[-3000:]
-    assert "registered my_ml_project-sample v" in mlp.stdout + mlp.stderr
+    weak_args = [
+        "model=linear",
+        "train.steps=1",
+        "train.lr=1e-6",
+        "train.require_beats_baseline=false",
+    ]
+    weak = run([PYTHON, "-m", f"{module}.train", *weak_args, *lineage], project, env=env)
+    assert weak.returncode == 0, weak.stderr[-3000:]
+    first, replaced = champion_version(project, name)
+    assert replaced is None, "the lineage is this test's own: its first model is its first champion"
 
-    predicted = run([PYTHON, "-m", f"{module}.predict"], project, env=env)
+    mlp = run([PYTHON, "-m", f"{module}.train", "model=mlp", *lineage], project, env=env)
+    assert mlp.returncode == 0, mlp.stderr[-3000:]
+    assert f"registered {name} v" in mlp.stdout + mlp.stderr
+    champion = champion_version(project, name)
+    assert champion[0] != first and champion[1] == first, (
+        "the MLP must replace the weak first champion",
+        champion,
+        mlp.stderr[-3000:],
+    )
+
+    predicted = run([PYTHON, "-m", f"{module}.predict", *lineage], project, env=env)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     lines = (project / "data/predictions/new_batch.csv").read_text().splitlines()
     assert lines[0].startswith("customer_id,prediction") and len(lines) == 501
 
     evaluated = run(
-        [PYTHON, "-m", f"{module}.evaluate", "evaluate.model=champion"], project, env=env
+        [PYTHON, "-m", f"{module}.evaluate", "evaluate.model=champion", *lineage],
+        project,
+        env=env,
     )
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert "champion on test" in evaluated.stdout
 
-    champion = champion_version(project)
-    forced = run([PYTHON, "-m", f"{module}.train", "train.baseline_margin=1e9"], project, env=env)
+    forced_args = ["train.baseline_margin=1e9", *lineage]
+    forced = run([PYTHON, "-m", f"{module}.train", *forced_args], project, env=env)
     assert forced.returncode == 3
     assert "check 'beats baseline' failed" in forced.stderr
-    assert champion_version(project) == champion
+    assert champion_version(project, name) == champion
 
-    clean = run([PYTHON, "-m", f"{module}.monitor"], project, env=env)
+    clean = run([PYTHON, "-m", f"{module}.monitor", *lineage], project, env=env)
     assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
     assert "clean: no drift" in clean.stdout
     drift_args = ["monitor.input=data/sample/drifted_batch.csv", f"paths.log_dir={tmp_path}"]
-    drifted = run([PYTHON, "-m", f"{module}.monitor", *drift_args], project, env=env)
+    drifted = run([PYTHON, "-m", f"{module}.monitor", *drift_args, *lineage], project, env=env)
     assert drifted.returncode == 4, drifted.stdout[-3000:] + drifted.stderr[-3000:]
     assert "ALERT: drift in 3 feature(s): monthly_spend_usd, device, contract" in drifted.stdout
     plots = {p.name for p in tmp_path.rglob("drift_*.png")}
     assert plots == {f"drift_{f}.png" for f in ("monthly_spend_usd", "device", "contract")}
 
-    rolled = run([PYTHON, "-m", f"{module}.rollback"], project, env=env)
-    previous = champion[1]
-    if previous is None:  # the linear model stayed champion: nothing earlier to go back to
-        assert rolled.returncode == 2 and "first champion" in rolled.stderr
-    else:
-        assert rolled.returncode == 0, rolled.stderr[-3000:]
-        assert champion_version(project)[0] == previous
+    rolled = run([PYTHON, "-m", f"{module}.rollback", *lineage], project, env=env)
+    assert rolled.returncode == 0, rolled.stderr[-3000:]
+    assert champion_version(project, name)[0] == first
+    again = run([PYTHON, "-m", f"{module}.rollback", *lineage], project, env=env)
+    assert again.returncode == 2 and "first champion" in again.stderr, again.stderr[-3000:]
+    assert champion_version(project, name)[0] == first
 
 
 def bake_with_sample(tmp_path: Path) -> tuple[Path, dict[str, str]]:

@@ -33,6 +33,9 @@ from {{ cookiecutter.package_name }}.data.tensors import (
     TargetEncoding,
     to_tensors,
 )
+from {{ cookiecutter.package_name }}.errors import (
+    ConfigError,
+)
 from {{ cookiecutter.package_name }}.evaluation.metrics import (
     evaluate,
 )
@@ -90,5 +93,5 @@ def test_baseline_ignores_inputs() -> None:
 
 def test_unknown_model_name_is_refused() -> None:
     """A model name with no builder fails with the list of known names."""
-    with pytest.raises(ValueError, match="baseline"):
+    with pytest.raises(ConfigError, match="baseline"):
         build_model(ModelConfig(name="gradient_boosting"), Task.regression, 2, 1)

@@ -83,6 +83,32 @@ def test_bad_input_exits_2_with_one_line_and_a_failed_run(
     assert run.info.status == "FAILED"
 
 
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("data.split.val_fraction=0.9", "data.split: check 'fractions' failed: val_fraction"),
+        ("model.name=gradient_boosting", "model.name: check 'known model' failed: 'gradient_"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_one_line_and_exit_2(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    override: str,
+    expected: str,
+) -> None:
+    """Config mistakes found only when the stage runs (split fractions, an unknown model) are
+    the same one ``error:`` line and exit 2 as bad data, never a traceback."""
+    cfg = compose_cfg(f"data.path={small_sample()}", override)
+    with pytest.raises(SystemExit) as exited:
+        main.__wrapped__(cfg)
+    assert exited.value.code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: {expected}"), line
+    assert "Traceback" not in err
+
+
 def test_a_stage_from_the_command_line_writes_where_it_should(
     tmp_path: Path,
     small_sample: Callable[..., Path],

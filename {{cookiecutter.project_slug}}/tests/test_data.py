@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }}.dataset import (
     write_samples,
 )
 from {{ cookiecutter.package_name }}.errors import (
+    ConfigError,
     DataError,
 )
 
@@ -186,7 +187,7 @@ def test_classification_split_is_stratified(task: Task) -> None:
 def test_bad_split_fractions_are_refused() -> None:
     """Fractions that leave no training data are a configuration error, not a crash later."""
     frame = sample.generate(100, 0, Task.regression)
-    with pytest.raises(ValueError, match="val_fraction"):
+    with pytest.raises(ConfigError, match="val_fraction"):
         split_frame(frame, SPEC, "next_year_spend_usd", Task.regression, SplitConfig(0.6, 0.5))
 
 

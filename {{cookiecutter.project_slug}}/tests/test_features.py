@@ -25,6 +25,9 @@ from {{ cookiecutter.package_name }}.data.schema import (
 from {{ cookiecutter.package_name }}.data.split import (
     split_frame,
 )
+from {{ cookiecutter.package_name }}.errors import (
+    PipelineError,
+)
 
 
 @pytest.fixture
@@ -110,5 +113,5 @@ def test_saved_pipeline_is_plain_json(fitted) -> None:
     raw = json.loads(pipeline.to_json())
     assert set(raw) == {"numeric", "categorical", "rare_min_count", "version"}
     raw["version"] = 99
-    with pytest.raises(ValueError, match="format 99"):
+    with pytest.raises(PipelineError, match="format 99 is not 1: retrain"):
         FeaturePipeline.from_json(json.dumps(raw))

@@ -30,16 +30,16 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.models import (
     BaselineModel,
 )
-from {{ cookiecutter.package_name }}.registry import (
+from {{ cookiecutter.package_name }}.serving.predictor import (
+    Predictor,
+    log_predictor,
+)
+from {{ cookiecutter.package_name }}.tracking.registry import (
     CHAMPION,
     PREVIOUS,
     Rule,
     register,
     rollback,
-)
-from {{ cookiecutter.package_name }}.serving import (
-    Predictor,
-    log_predictor,
 )
 from {{ cookiecutter.package_name }}.train import (
     train,

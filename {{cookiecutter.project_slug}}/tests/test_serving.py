@@ -41,15 +41,13 @@ from {{ cookiecutter.package_name }}.predict import (
 from {{ cookiecutter.package_name }}.predict import (
     predict,
 )
-from {{ cookiecutter.package_name }}.registry import (
-    CHAMPION,
-)
 from {{ cookiecutter.package_name }}.rollback import (
     rollback as rollback_stage,
 )
-from {{ cookiecutter.package_name }}.tracking import (
-    tracked_run,
+from {{ cookiecutter.package_name }}.tracking.registry import (
+    CHAMPION,
 )
+from {{ cookiecutter.package_name }}.tracking.runs import tracked_run
 from {{ cookiecutter.package_name }}.train import (
     train,
 )
@@ -246,12 +244,19 @@ def test_a_reference_run_without_a_model_says_so(champion: tuple, tmp_path: Path
 
 
 def test_the_served_model_refuses_a_bad_request(champion: tuple, tmp_path: Path) -> None:
-    """``mlflow models serve`` runs the same contract check: a missing column is named."""
+    """What ``mlflow models serve`` loads refuses bad requests by name: a missing column in
+    MLflow's signature check, a value that breaks the contract in the contract check itself
+    (the column and the check, exactly as ``predict`` names them)."""
     compose, _ = champion
-    raw = pd.read_csv(new_batch(compose(), tmp_path / "batch.csv")).drop(columns="contract")
+    raw = pd.read_csv(new_batch(compose(), tmp_path / "batch.csv"))
     model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")
-    with pytest.raises(Exception, match="contract"):
+    with pytest.raises(mlflow.exceptions.MlflowException, match=r"missing inputs \['contract'\]"):
+        model.predict(raw.drop(columns="contract"))
+    raw.loc[raw.index[:2], "age_years"] = 150.0
+    with pytest.raises(DataValidationError) as caught:
         model.predict(raw)
+    (failure,) = caught.value.report.failures
+    assert failure.column == "age_years" and "in_range" in failure.check and failure.rows == 2
 
 
 def test_evaluate_by_alias_reproduces_the_test_metrics(champion: tuple) -> None:

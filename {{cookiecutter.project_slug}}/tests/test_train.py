@@ -25,9 +25,7 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.evaluation.metrics import (
     PRIMARY_METRIC,
 )
-from {{ cookiecutter.package_name }}.tracking import (
-    RunRecorder,
-)
+from {{ cookiecutter.package_name }}.tracking.runs import RunRecorder
 from {{ cookiecutter.package_name }}.train import (
     train,
 )

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from .config import project_root
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def write_samples(rows: int, seed: int, batch_rows: int) -> list[Path]:
     ]
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000, help="labelled rows (default 5000)")
@@ -51,11 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         "--batch-rows", type=int, default=500, help="rows in each new batch (default 500)"
     )
     args = parser.parse_args(argv)
-    try:
-        paths = write_samples(args.rows, args.seed, args.batch_rows)
-    except PipelineError as err:
-        exit_bad_input(err)
-    for path in paths:
+    for path in write_samples(args.rows, args.seed, args.batch_rows):
         print(f"wrote {path}")
 
 

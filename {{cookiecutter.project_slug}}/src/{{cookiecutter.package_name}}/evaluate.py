@@ -14,7 +14,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from .data.split import split_frame
     from .evaluation.metrics import compute_metrics, prefixed
     from .evaluation.slices import slice_metrics
-    from .serving import open_model
-    from .tracking import tracked_run
+    from .serving.predictor import open_model
+    from .tracking.runs import tracked_run
 
     split = cfg.evaluate.split.value
     with tracked_run(cfg, stage="evaluate", run_name=f"evaluate-{cfg.evaluate.model}") as run:
@@ -45,15 +45,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: print the metrics; a missing model or bad data exits 2."""
-    from .reporting import print_metrics
+    from .tracking.summary import print_metrics
 
-    try:
-        metrics = evaluate(cfg)
-    except PipelineError as err:
-        exit_bad_input(err)
-    print_metrics(metrics, cfg, f"{cfg.evaluate.model} on {cfg.evaluate.split.value}")
+    print_metrics(evaluate(cfg), cfg, f"{cfg.evaluate.model} on {cfg.evaluate.split.value}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from .config import project_root
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -25,6 +25,7 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="CSV or Parquet file to infer from")
@@ -36,10 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from .data.infer import write_drafts
 
     root = project_root()
-    try:
-        done = write_drafts(args.data, args.target, args.name, root)
-    except PipelineError as err:
-        exit_bad_input(err)
+    done = write_drafts(args.data, args.target, args.name, root)
     result, spec = done.draft, done.draft.spec
     assert result.task is not None
     magic = ", ".join(result.magic_columns) or "none"

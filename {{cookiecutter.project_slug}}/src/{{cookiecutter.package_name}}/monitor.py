@@ -21,7 +21,6 @@ Exit codes (for cron or CI):
 from __future__ import annotations
 
 import logging
-import sys
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +29,7 @@ import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import EXIT_FINDINGS, PipelineError, exit_bad_input
+from .errors import EXIT_FINDINGS, one_line_errors
 
 if TYPE_CHECKING:
     from .monitoring.report import MonitorReport
@@ -50,8 +49,8 @@ def monitor(cfg: DictConfig) -> MonitorReport:
     from .evaluation.plots import distribution_shift
     from .monitoring.drift import detect_drift
     from .monitoring.report import MonitorReport, render, to_json
-    from .serving import open_model
-    from .tracking import file_name, tracked_run
+    from .serving.predictor import open_model
+    from .tracking.runs import file_name, tracked_run
 
     settings = cfg.monitor
     output = Path(cfg.paths.output_dir)
@@ -107,13 +106,10 @@ def monitor(cfg: DictConfig) -> MonitorReport:
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
-def main(cfg: DictConfig) -> None:
+@one_line_errors
+def main(cfg: DictConfig) -> int:
     """Hydra entry point: exit 0 (nothing to report), 4 (findings) or 2 (nothing checked)."""
-    try:
-        report = monitor(cfg)
-    except PipelineError as err:
-        exit_bad_input(err)
-    sys.exit(EXIT_FINDINGS if report.alert else 0)
+    return EXIT_FINDINGS if monitor(cfg).alert else 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,8 @@ def predict(cfg: DictConfig) -> Path:
     from .data.io import check_writable, required_input, table_format, write_table
     from .data.load import load_validated
     from .data.schema import Role
-    from .serving import open_model
-    from .tracking import tracked_run
+    from .serving.predictor import open_model
+    from .tracking.runs import tracked_run
 
     with tracked_run(cfg, stage="predict", run_name="predict") as run:
         source = required_input(cfg.predict.input, "predict.input")
@@ -57,13 +57,10 @@ def predict(cfg: DictConfig) -> Path:
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: exit 2 with the problems listed when the input breaks the contract."""
-    try:
-        path = predict(cfg)
-    except PipelineError as err:
-        exit_bad_input(err)
-    print(f"predictions: {path}")
+    print(f"predictions: {predict(cfg)}")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,13 @@ import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 
 def rollback(cfg: DictConfig) -> tuple[str, str]:
     """Move ``champion`` back one step; return the ``(from, to)`` versions."""
-    from . import registry
-    from .tracking import tracked_run
+    from .tracking import registry
+    from .tracking.runs import tracked_run
 
     with tracked_run(cfg, stage="rollback", run_name="rollback") as run:
         demoted, restored = registry.rollback(cfg.tracking.model_name)
@@ -27,12 +27,10 @@ def rollback(cfg: DictConfig) -> tuple[str, str]:
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: exit 2 when there is nothing to roll back to."""
-    try:
-        demoted, restored = rollback(cfg)
-    except PipelineError as err:
-        exit_bad_input(err)
+    demoted, restored = rollback(cfg)
     print(f"{cfg.tracking.model_name}: champion moved from v{demoted} back to v{restored}")
 
 

@@ -17,7 +17,7 @@ import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import PipelineError, exit_bad_input, first_line
+from .errors import PipelineError, first_line, one_line_errors
 
 
 def serve_command(cfg: DictConfig) -> tuple[str, list[str], dict[str, str]]:
@@ -26,8 +26,8 @@ def serve_command(cfg: DictConfig) -> tuple[str, list[str], dict[str, str]]:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from .registry import model_uri
-    from .tracking import resolve_tracking_uri
+    from .tracking.registry import model_uri
+    from .tracking.store import resolve_tracking_uri
 
     tracking = resolve_tracking_uri(cfg.tracking.uri, Path(cfg.paths.root))
     mlflow.set_tracking_uri(tracking)
@@ -46,12 +46,10 @@ def serve_command(cfg: DictConfig) -> tuple[str, list[str], dict[str, str]]:
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: replace this process with the MLflow server."""
-    try:
-        uri, command, env = serve_command(cfg)
-    except PipelineError as err:
-        exit_bad_input(err)
+    uri, command, env = serve_command(cfg)
     print(f"serving {uri} on http://{cfg.serve.host}:{cfg.serve.port}/invocations")
     sys.stdout.flush()
     os.execve(sys.executable, command, env)

@@ -16,7 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .evaluation.slices import slice_metrics
     from .models import build_model, fit_baseline
     from .monitoring.profile import Profile
-    from .serving import Predictor, canary, log_predictor
-    from .tracking import config_hash, tracked_run
+    from .serving.predictor import Predictor, canary, log_predictor
+    from .tracking.runs import config_hash, tracked_run
     from .training.checkpoint import CheckpointFile
     from .training.loop import train_network
 
@@ -94,7 +94,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             metrics |= prefixed(compute_metrics(task, y.numpy(), outputs), name)
             rows = slice_metrics(task, getattr(splits, name), list(data.slices), y.numpy(), outputs)
             run.log_slices(name, rows, task)
-        metrics |= baseline_delta(metrics, task)
+        metrics |= baseline_delta(metrics)
         run.log_metrics(metrics)
         run.log_figure(*outcome_plot(model, task, *parts["val"], encoding.classes))
         if cfg.model.name != "baseline" and cfg.train.require_beats_baseline:
@@ -150,7 +150,7 @@ def promote(run: Any, uri: str, served: Any, rows: Any, cfg: DictConfig) -> None
     """I4: register the served model; it becomes ``champion`` only if it beats the current one
     on the same rows (:func:`~.registry.register`). If the run fails after this, the alias
     goes back (the run's undo step), so it never points at a FAILED run."""
-    from .registry import Rule, register, undo
+    from .tracking.registry import Rule, register, undo
 
     name = cfg.tracking.model_name
     rule = Rule(cfg.train.promote_min_rows, cfg.train.promote_alpha)
@@ -175,15 +175,12 @@ def log_rare_values(rare: dict[str, list[str]], min_count: int) -> None:
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@one_line_errors
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point: run :func:`train`, turn input errors into one line and exit code 2."""
-    from .reporting import print_metrics
+    """Hydra entry point: run :func:`train` and print its metrics."""
+    from .tracking.summary import print_metrics
 
-    try:
-        metrics = train(cfg)
-    except PipelineError as err:
-        exit_bad_input(err)
-    print_metrics(metrics, cfg)
+    print_metrics(train(cfg), cfg)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from .config import CONFIG_DIR
-from .errors import PipelineError, exit_bad_input, first_line
+from .errors import PipelineError, first_line, one_line_errors
 
 DATA_ENTRY = re.compile(r"^(\s*-\s*data:\s*)([^\s#]+)", re.MULTILINE)
 
@@ -63,14 +63,12 @@ def use_data(name: str, config_dir: Path = CONFIG_DIR) -> str:
     return previous
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="a data config: configs/data/<name>.yaml")
     args = parser.parse_args(argv)
-    try:
-        previous = use_data(args.name)
-    except PipelineError as err:
-        exit_bad_input(err)
+    previous = use_data(args.name)
     print(
         f"configs/config.yaml now uses data={args.name} (was {previous}). Commit it with its "
         f"schema and data config (P5); next: make validate"

@@ -14,7 +14,7 @@ import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
-from .errors import PipelineError, exit_bad_input
+from .errors import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ def validate(cfg: DictConfig) -> str:
     """
     from .data.load import inspect_table
     from .data.schema import check_slices, load_contract
-    from .data.validation import DataValidationError, write_report
-    from .tracking import tracked_run
+    from .data.validation import write_report
+    from .tracking.runs import tracked_run
 
     data = cfg.data
     with tracked_run(cfg, stage="validate", run_name="validate") as run:
@@ -44,18 +44,15 @@ def validate(cfg: DictConfig) -> str:
                 "validation/warnings": len(report.warnings),
             }
         )
-        if not report.ok:
-            raise DataValidationError(report)
+        report.raise_if_failed()
     return report.render()
 
 
 @hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: print the report; exit 2 when the data breaks its contract."""
-    try:
-        print(validate(cfg))
-    except PipelineError as err:
-        exit_bad_input(err)
+    print(validate(cfg))
 
 
 if __name__ == "__main__":

@@ -15,15 +15,31 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..errors import PipelineError
 from .schema import Kind, SchemaSpec
 
 OTHER = "__other__"
 MISSING = "__missing__"
 FORMAT_VERSION = 1
+
+
+def stored_json(text: str, version: int, what: str) -> dict[str, Any]:
+    """The JSON of a ``what`` saved with a model, if this code reads its format ``version``;
+    one written by another version of the project is a clear error that says to retrain."""
+    raw = json.loads(text)
+    if raw.get("version") != version:
+        raise PipelineError(
+            what,
+            "format version",
+            f"format {raw.get('version')} is not {version}: retrain the model to store one "
+            "this version can read",
+        )
+    return raw
 
 
 @dataclass
@@ -138,11 +154,7 @@ class FeaturePipeline:
     @classmethod
     def from_json(cls, text: str) -> FeaturePipeline:
         """Rebuild a fitted pipeline from :meth:`to_json` output (data only, no code)."""
-        raw = json.loads(text)
-        if raw.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"feature pipeline format {raw.get('version')} is not {FORMAT_VERSION}"
-            )
+        raw = stored_json(text, FORMAT_VERSION, "feature pipeline")
         return cls(
             numeric={k: NumericFeature(**v) for k, v in raw["numeric"].items()},
             categorical={k: CategoricalFeature(**v) for k, v in raw["categorical"].items()},

@@ -11,7 +11,7 @@ import pandas as pd
 from ..config import Task
 from .io import read_table
 from .schema import SchemaSpec
-from .validation import DataValidationError, ValidationReport, target_problems, validate_frame
+from .validation import ValidationReport, target_problems, validate_frame
 
 
 def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
@@ -67,8 +67,7 @@ def load_validated(
     checked, report = inspect_table(
         path, spec, run, context, serving, setting=setting, task=task, contract=contract
     )
-    if not report.ok:
-        raise DataValidationError(report)
+    report.raise_if_failed()
     return checked
 
 

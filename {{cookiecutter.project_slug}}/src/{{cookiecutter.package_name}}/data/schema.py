@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ..config import Task
-from ..errors import PipelineError
+from ..errors import PipelineError, first_line
 
 
 class Role(str, Enum):
@@ -111,7 +111,7 @@ def _parse_schema(path: Path) -> SchemaSpec:
         spec = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         column = _failing_column(raw) if "raw" in locals() else None
-        raise PipelineError(str(path), "schema is valid", str(err).splitlines()[0], column) from err
+        raise PipelineError(str(path), "schema is valid", first_line(err), column) from err
     assert isinstance(spec, SchemaSpec)
     return spec
 

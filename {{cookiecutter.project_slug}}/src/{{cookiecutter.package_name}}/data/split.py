@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..config import SplitConfig, Task
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .schema import Role, SchemaSpec
 
 
@@ -37,9 +37,11 @@ def split_frame(
     """Split ``frame`` the same way every time, then check that no row is in two parts."""
     holdout = cfg.val_fraction + cfg.test_fraction
     if not (cfg.val_fraction > 0.0 and cfg.test_fraction > 0.0 and holdout < 1.0):
-        raise ValueError(
-            "data.split: val_fraction and test_fraction must be positive and sum below 1, "
-            f"got {cfg.val_fraction} and {cfg.test_fraction}"
+        raise ConfigError(
+            "data.split",
+            "fractions",
+            "val_fraction and test_fraction must be positive and sum below 1, "
+            f"got {cfg.val_fraction} and {cfg.test_fraction}",
         )
     if cfg.time_column:
         splits = _by_time(frame, cfg, source)

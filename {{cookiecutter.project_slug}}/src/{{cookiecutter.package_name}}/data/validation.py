@@ -59,6 +59,12 @@ class ValidationReport:
     def ok(self) -> bool:
         return not self.failures
 
+    def raise_if_failed(self) -> None:
+        """Raise :class:`DataValidationError` (the whole report, its first failure as the
+        one-line message) when any check failed."""
+        if not self.ok:
+            raise DataValidationError(self)
+
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "ok": self.ok}, indent=2, default=str)
 
@@ -315,8 +321,7 @@ def check_frame(
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Like :func:`validate_frame`, but raise :class:`DataValidationError` on any failure."""
     validated, report = validate_frame(frame, spec, source, serving)
-    if not report.ok:
-        raise DataValidationError(report)
+    report.raise_if_failed()
     return validated, report
 
 

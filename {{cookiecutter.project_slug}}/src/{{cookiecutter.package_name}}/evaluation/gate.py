@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from ..config import Task
 from ..errors import BelowBaselineError
-from .metrics import LOWER_IS_BETTER, PRIMARY_METRIC
+from .metrics import PRIMARY_METRIC, better_sign
 
 
-def baseline_delta(metrics: dict[str, float], task: Task) -> dict[str, float]:
+def baseline_delta(metrics: dict[str, float]) -> dict[str, float]:
     """``delta/<metric>``: how much better than the baseline (positive is better, any metric)."""
     deltas = {}
     for key, value in metrics.items():
         if key.startswith("val/") and f"baseline/{key}" in metrics:
             name = key.removeprefix("val/")
-            sign = -1.0 if name in LOWER_IS_BETTER else 1.0
-            deltas[f"delta/{name}"] = sign * (value - metrics[f"baseline/{key}"])
+            deltas[f"delta/{name}"] = better_sign(name) * (value - metrics[f"baseline/{key}"])
     return deltas
 
 
@@ -24,7 +23,7 @@ def require_beats_baseline(
     """Raise :class:`BelowBaselineError` unless the primary validation metric beats the
     baseline's by more than ``margin``."""
     name = PRIMARY_METRIC[task]
-    delta = baseline_delta(metrics, task)[f"delta/{name}"]
+    delta = baseline_delta(metrics)[f"delta/{name}"]
     if delta <= margin:
         raise BelowBaselineError(
             "<validation split>",

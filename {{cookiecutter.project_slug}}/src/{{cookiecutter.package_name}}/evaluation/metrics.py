@@ -13,6 +13,14 @@ from sklearn import metrics
 from ..config import Task
 
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+
+
+def better_sign(metric: str) -> float:
+    """+1 when a higher ``metric`` is better, -1 when lower is: multiply a difference by it
+    and positive always means better."""
+    return -1.0 if metric in LOWER_IS_BETTER else 1.0
+
+
 PRIMARY_METRIC = {
     Task.binary_classification: "log_loss",
     Task.multiclass_classification: "log_loss",

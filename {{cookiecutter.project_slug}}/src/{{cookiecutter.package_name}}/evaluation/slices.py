@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..config import Task
 from ..data.features import MISSING, as_labels
-from .metrics import LOWER_IS_BETTER, PRIMARY_METRIC, compute_metrics
+from .metrics import PRIMARY_METRIC, better_sign, compute_metrics
 
 MIN_ROWS = 20
 QUARTILES = 4
@@ -36,7 +36,7 @@ def slice_metrics(
     """One row per slice: column, value, rows, each metric, and ``gap`` on the primary metric
     (slice minus whole split, signed so that negative is worse)."""
     primary = PRIMARY_METRIC[task]
-    sign = -1.0 if primary in LOWER_IS_BETTER else 1.0
+    sign = better_sign(primary)
     overall = compute_metrics(task, y, outputs)[primary]
     rows: list[dict[str, Any]] = []
     for column in columns:

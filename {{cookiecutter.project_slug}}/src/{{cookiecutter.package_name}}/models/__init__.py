@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig, Task
+from ..errors import ConfigError
 from .baseline import BaselineModel
 from .linear import LinearModel
 from .mlp import MLPModel
@@ -33,7 +34,9 @@ def build_model(cfg: ModelConfig, task: Task, n_features: int, n_outputs: int) -
         builder = BUILDERS[cfg.name]
     except KeyError:
         known = ", ".join(sorted(BUILDERS))
-        raise ValueError(f"model.name={cfg.name!r} is not one of: {known}") from None
+        raise ConfigError(
+            "model.name", "known model", f"{cfg.name!r} is not one of: {known}"
+        ) from None
     return builder(cfg, task, n_features, n_outputs)
 
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data.features import FeaturePipeline, as_labels, numbers
+from ..data.features import FeaturePipeline, as_labels, numbers, stored_json
 
 FORMAT_VERSION = 2  # 2: 100 percentile bins (was 20 quantile bins) and the standard deviation
 PERCENTILE_BINS = 100  # interior edges at the 1st..99th percentiles (fewer if values repeat)
@@ -102,12 +102,7 @@ class Profile:
 
     @classmethod
     def from_json(cls, text: str) -> Profile:
-        raw = json.loads(text)
-        if raw.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"profile format {raw.get('version')} is not {FORMAT_VERSION}: "
-                "retrain the model to store a profile this version can read"
-            )
+        raw = stored_json(text, FORMAT_VERSION, "reference profile")
         return cls(
             numeric={k: NumericProfile(**v) for k, v in raw["numeric"].items()},
             categorical={k: CategoricalProfile(**v) for k, v in raw["categorical"].items()},

@@ -31,11 +31,6 @@ class CheckpointFile:
     def for_config(cls, directory: str | Path, model: str, config_hash: str) -> CheckpointFile:
         return cls(Path(directory) / f"{model}-{config_hash}.pt", config_hash)
 
-    def interrupted_run(self) -> str:
-        """The run id an interrupted run left here; a clear error if there is none."""
-        state = self.load()
-        return str(state["run_id"])
-
     def save(self, state: dict[str, Any]) -> None:
         """Write ``state`` (plus the run id and config hash) atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)

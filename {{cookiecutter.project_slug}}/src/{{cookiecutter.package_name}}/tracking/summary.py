@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from .tracking import resolve_tracking_uri
+from .store import resolve_tracking_uri
 
 
 def print_metrics(metrics: dict[str, float], cfg: DictConfig, title: str | None = None) -> None:

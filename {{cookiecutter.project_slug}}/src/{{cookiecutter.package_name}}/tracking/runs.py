@@ -1,11 +1,6 @@
-"""P6, write down every experiment, especially the failures: the one module that talks to MLflow.
+"""P6, write down every experiment, especially the failures (with ``store``, ``registry`` and
+``summary``, the only code that talks to MLflow).
 
-* The tracking URI never depends on the working directory or on Hydra's output directory:
-  ``tracking.uri`` from the config, else ``$MLFLOW_TRACKING_URI``, else
-  ``sqlite:///<project root>/mlflow.db``. Relative sqlite paths are resolved against the root.
-  The ``./mlruns`` file store is refused.
-* :func:`prepare` creates the experiment once, before any fan-out (SQLite races on its first
-  migration when parallel jobs each try).
 * :func:`tracked_run` tags each run with its git commit, dirty tree, stage and config hash,
   logs the resolved config as params and artifacts, and on any exception ends the run FAILED
   with the reason as a tag and the traceback as an artifact.
@@ -17,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import subprocess
 import time
@@ -32,17 +26,15 @@ from typing import Any
 import mlflow
 import mlflow.artifacts
 import mlflow.data
-from hydra.experimental.callback import Callback
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-from .config import project_root
-from .errors import PipelineError
+from ..config import project_root
+from ..errors import PipelineError
+from .store import prepare
 
-DB_NAME = "mlflow.db"
-ARTIFACT_DIR = "mlartifacts"
 MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
 UNSAFE_KEY = re.compile(r"[^\w.\- :/]+")  # MLflow accepts word characters and . - space : /
@@ -54,85 +46,14 @@ UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
 RESUME_KEY = "resume"
 
 
-class TrackingConfigError(PipelineError):
-    """The tracking configuration cannot work (the refused file store, a moved project)."""
-
-
-def resolve_tracking_uri(configured: str | None, root: Path | None = None) -> str:
-    """Config beats ``$MLFLOW_TRACKING_URI`` beats ``sqlite:///<root>/mlflow.db``."""
-    root = (root or project_root()).resolve()
-    uri = configured or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / DB_NAME}"
-    if uri.startswith("sqlite:///"):
-        location = uri[len("sqlite:///") :]
-        if location != ":memory:" and not Path(location).is_absolute():
-            return f"sqlite:///{(root / location).resolve()}"
-        return uri
-    if "://" not in uri or uri.startswith("file:"):
-        raise TrackingConfigError(
-            "tracking.uri",
-            "not the file store",
-            f"{uri!r} is MLflow's file store, which this project does not use; use "
-            f"sqlite:///{DB_NAME} (resolved against the project root) or an http(s) server",
-        )
-    return uri
-
-
-def artifact_location(uri: str) -> str | None:
-    """A local sqlite store keeps artifacts in ``mlartifacts/`` beside its database file (so the
-    default store uses ``<root>/mlartifacts``); a server decides for itself."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    database = Path(uri[len("sqlite:///") :])
-    return (database.parent / ARTIFACT_DIR).as_uri() if database.is_absolute() else None
-
-
-def check_not_moved(uri: str, experiment: str, location: str) -> None:
-    """Refuse a local store whose experiment keeps its artifacts beside another copy of the
-    database: MLflow records artifact locations as absolute paths, so a moved or copied
-    project would quietly write every new artifact into the original place."""
-    expected = artifact_location(uri)
-    if expected is None or not location.startswith("file:") or location == expected:
-        return
-    raise TrackingConfigError(
-        uri,
-        "artifacts beside the store",
-        f"experiment {experiment!r} keeps its artifacts in {location}, not beside this database "
-        f"({expected}): the project was moved or copied. Work in the original folder, or give "
-        "this copy a store of its own (move mlflow.db and mlartifacts/ aside; the runs stay in "
-        "the original), or set tracking.uri to the original database",
-    )
-
-
-def prepare(tracking: Any, root: Path | None = None) -> str:
-    """Point MLflow at the store and create the experiment once; return the experiment id.
-
-    Call this before fanning out (Hydra multirun, parallel jobs): creating the experiment (and,
-    for a new SQLite file, migrating its schema) from many processes at once races.
-    """
-    uri = resolve_tracking_uri(tracking.uri, root)
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(tracking.experiment)
-    if experiment is not None:
-        check_not_moved(uri, experiment.name, experiment.artifact_location)
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(tracking.experiment, artifact_location(uri))
-    except MlflowException:  # another process created it between our two calls
-        experiment = client.get_experiment_by_name(tracking.experiment)
-        if experiment is None:
-            raise
-        return experiment.experiment_id
-
-
 def compare_with_run(
     run_id: str, current: Mapping[str, Any], spec: Any, serving: bool = False
 ) -> list[Any]:
     """F4: warnings for every way ``current`` data differs from what run ``run_id`` trained on
     (new, missing or retyped columns; a changed schema). Serving data may lack the target."""
-    from .data.load import schema_changes
-    from .data.schema import Role
-    from .data.validation import Problem
+    from ..data.load import schema_changes
+    from ..data.schema import Role
+    from ..data.validation import Problem
 
     try:
         reference = mlflow.artifacts.load_dict(f"runs:/{run_id}/data/train_fingerprint.json")
@@ -157,14 +78,6 @@ def compare_with_run(
             )
         )
     return problems
-
-
-class PrepareTracking(Callback):
-    """Hydra callback (``configs/hydra/default.yaml``): create the experiment once, in the
-    launching process, before a multirun fans out its jobs."""
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        prepare(config.tracking, Path(config.paths.root))
 
 
 def _tagged(safe: str, original: str) -> str:
@@ -284,7 +197,7 @@ class RunRecorder:
     ) -> None:
         """Record what a stage read: the validation report (P2), the feature list with meanings
         and units (F2), and the schema and data fingerprints (F4), as tags and artifacts."""
-        from .data.validation import describe_features
+        from ..data.validation import describe_features
 
         mlflow.log_text(report.to_json(), f"validation/{context}.json")
         mlflow.log_text(report.render(), f"validation/{context}.txt")
@@ -316,7 +229,7 @@ class RunRecorder:
 
     def log_slices(self, split: str, rows: list[dict[str, Any]], task: Any) -> None:
         """M6: slice metrics on ``split``, as metrics, a JSON artifact and a markdown table."""
-        from .evaluation.slices import render, slice_scalars
+        from ..evaluation.slices import render, slice_scalars
 
         self.log_metrics(slice_scalars(split, rows, task))
         mlflow.log_dict({"slices": rows}, f"slices/{split}.json")

@@ -26,10 +26,10 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from .errors import PipelineError
+from ..errors import PipelineError
 
 if TYPE_CHECKING:
-    from .serving import Predictor
+    from ..serving.predictor import Predictor
 
 CHAMPION = "champion"
 PREVIOUS = "champion.previous"
@@ -172,8 +172,8 @@ def compare(
     path, and compare their per-row losses with a paired t-test (scipy)."""
     from scipy import stats
 
-    from .errors import DataError
-    from .evaluation.metrics import PRIMARY_METRIC, row_losses
+    from ..errors import DataError
+    from ..evaluation.metrics import PRIMARY_METRIC, row_losses
 
     task = challenger.task
     if champion.task is not task:

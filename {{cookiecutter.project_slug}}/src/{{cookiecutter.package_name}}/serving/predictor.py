@@ -26,15 +26,16 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
-from .config import Task
-from .data.features import FeaturePipeline, TransformStats
-from .data.schema import SchemaSpec, dump_schema, load_schema
-from .data.tensors import TargetEncoding
-from .data.validation import ValidationReport, check_frame, validate_frame
-from .errors import PipelineError, first_line
-from .models import build_model
-from .monitoring.profile import Profile
-from .training.loop import Rescaled
+from ..config import Task
+from ..data.features import FeaturePipeline, TransformStats
+from ..data.schema import SchemaSpec, dump_schema, load_schema
+from ..data.tensors import TargetEncoding
+from ..data.validation import ValidationReport, check_frame, validate_frame
+from ..errors import PipelineError, first_line
+from ..evaluation.metrics import model_outputs
+from ..models import build_model
+from ..monitoring.profile import Profile
+from ..training.loop import Rescaled
 
 NETWORK, META, PIPELINE, SCHEMA = "network.pt", "model.json", "feature_pipeline.json", "schema.yaml"
 PROFILE = "reference_profile.json"  # P4: the training distribution that `monitor` compares with
@@ -98,11 +99,8 @@ class Predictor:
     def outputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, TransformStats]:
         """Class probabilities (rows sum to 1) or predicted values, and what was unseen."""
         matrix, stats = self.features.transform(frame)
-        with torch.no_grad():
-            raw = self.network(torch.from_numpy(matrix)).double()
-        if self.task.is_classification:
-            return torch.softmax(raw, dim=1).numpy(), stats
-        return raw.numpy().reshape(-1), stats
+        values = model_outputs(self.network, self.task, torch.from_numpy(matrix))
+        return (values if self.task.is_classification else values.reshape(-1)), stats
 
     def predict(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, TransformStats]:
         """One row per input row: ``prediction`` and, for classification, one
@@ -156,14 +154,15 @@ def log_predictor(predictor: Predictor, example: pd.DataFrame) -> str:
     """Log ``predictor`` to the active run as the pyfunc model ``model``; return its URI."""
     import tempfile
 
-    package = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent
+    package = here.parent  # shipped whole: the served model runs this project's own code
     with tempfile.TemporaryDirectory() as tmp:
         directory = predictor.save(Path(tmp) / "predictor")
         with warnings.catch_warnings():  # pandas deprecations inside MLflow's example handling
             warnings.simplefilter("ignore", FutureWarning)
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=str(package / "pyfunc_entry.py"),  # models from code: no pickle
+                python_model=str(here / "pyfunc_entry.py"),  # models from code: no pickle
                 artifacts={"predictor": str(directory)},
                 code_paths=[str(package)],
                 signature=signature(predictor, example),
@@ -211,12 +210,12 @@ def open_model(
     run: Any, reference: str, model_name: str, role: str = "model"
 ) -> tuple[Predictor, str, str | None]:
     """Load the model ``reference`` names (alias, run id or URI, see
-    :func:`~.registry.model_uri`) for a stage, naming it (URI, registered name and version, run)
+    :func:`~.tracking.registry.model_uri`) for a stage, naming it (URI, registered name and version, run)
     in the log, in every error and in the tags ``<role>.uri`` and ``<role>.run_id``; return
     the predictor, that description and the run that trained it."""
     from mlflow.exceptions import MlflowException
 
-    from .registry import describe_model, model_uri
+    from ..tracking.registry import describe_model, model_uri
 
     uri = model_uri(reference, model_name)
     described = describe_model(uri)
