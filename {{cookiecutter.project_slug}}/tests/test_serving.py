@@ -47,7 +47,9 @@ from {{ cookiecutter.package_name }}.rollback import (
 from {{ cookiecutter.package_name }}.tracking.registry import (
     CHAMPION,
 )
-from {{ cookiecutter.package_name }}.tracking.runs import tracked_run
+from {{ cookiecutter.package_name }}.tracking.runs import (
+    tracked_run,
+)
 from {{ cookiecutter.package_name }}.train import (
     train,
 )

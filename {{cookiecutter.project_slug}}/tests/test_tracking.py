@@ -12,7 +12,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
-from {{ cookiecutter.package_name }}.tracking.runs import config_hash, file_name, flatten, tracked_run
+from {{ cookiecutter.package_name }}.tracking.runs import (
+    config_hash,
+    file_name,
+    flatten,
+    tracked_run,
+)
 from {{ cookiecutter.package_name }}.tracking.store import (
     PrepareTracking,
     TrackingConfigError,

@@ -25,7 +25,9 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.evaluation.metrics import (
     PRIMARY_METRIC,
 )
-from {{ cookiecutter.package_name }}.tracking.runs import RunRecorder
+from {{ cookiecutter.package_name }}.tracking.runs import (
+    RunRecorder,
+)
 from {{ cookiecutter.package_name }}.train import (
     train,
 )

@@ -6,6 +6,8 @@ shipped beside it (``code_paths``), so the served model runs this project's own 
 
 import mlflow
 
-from {{ cookiecutter.package_name }}.serving.predictor import PyfuncModel
+from {{ cookiecutter.package_name }}.serving.predictor import (
+    PyfuncModel,
+)
 
 mlflow.models.set_model(PyfuncModel())
