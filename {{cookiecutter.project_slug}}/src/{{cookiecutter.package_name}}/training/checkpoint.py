@@ -9,13 +9,14 @@ checkpoint whole, never half a file.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..data.io import atomic_write
 from ..errors import PipelineError
 
 
@@ -32,12 +33,10 @@ class CheckpointFile:
         return cls(Path(directory) / f"{model}-{config_hash}.pt", config_hash)
 
     def save(self, state: dict[str, Any]) -> None:
-        """Write ``state`` (plus the run id and config hash) atomically."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
+        """Write ``state`` (plus the run id and config hash) whole or not at all, like every
+        other output (a kill never leaves half a checkpoint; a full disk is one clear line)."""
         meta = {"run_id": self.run_id, "config_hash": self.config_hash}
-        torch.save(state | meta, partial)
-        os.replace(partial, self.path)
+        atomic_write(self.path, partial(torch.save, state | meta), "paths.checkpoint_dir")
 
     def load(self) -> dict[str, Any]:
         """The saved state; refuses a missing file or one written for another config."""
