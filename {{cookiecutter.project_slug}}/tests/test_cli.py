@@ -94,11 +94,13 @@ def test_a_setting_that_cannot_work_is_one_line_and_exit_2(
     compose_cfg: Callable[..., DictConfig],
     small_sample: Callable[..., Path],
     capsys: pytest.CaptureFixture[str],
+    only_run: Callable[..., mlflow.entities.Run],
     override: str,
     expected: str,
 ) -> None:
     """Config mistakes found only when the stage runs (split fractions, an unknown model) are
-    the same one ``error:`` line and exit 2 as bad data, never a traceback."""
+    the same one ``error:`` line and exit 2 as bad data, never a traceback: a FAILED run naming
+    the setting, and nothing written."""
     cfg = compose_cfg(f"data.path={small_sample()}", override)
     with pytest.raises(SystemExit) as exited:
         main.__wrapped__(cfg)
@@ -107,6 +109,10 @@ def test_a_setting_that_cannot_work_is_one_line_and_exit_2(
     (line,) = [line for line in err.splitlines() if line.startswith("error:")]
     assert line.startswith(f"error: {expected}"), line
     assert "Traceback" not in err
+    run = only_run(cfg)
+    assert run.info.status == "FAILED"
+    assert expected in run.data.tags["failure.reason"]
+    assert not Path(cfg.paths.output_dir, "metrics.json").exists()
 
 
 def test_a_stage_from_the_command_line_writes_where_it_should(
