@@ -99,13 +99,15 @@ def one_split(frame: pd.DataFrame, spec, target: str, task, seed: int, train_cfg
     rare_min_count = config.FeaturesConfig().rare_min_count
     pipeline = features.FeaturePipeline.fit(parts.train, spec, rare_min_count)
     encoding = tensors.TargetEncoding.fit(parts.train[target], task)
-    x_train, y_train = tensors.to_tensors(parts.train, target, encoding, pipeline)
-    x_val, y_val = tensors.to_tensors(parts.val, target, encoding, pipeline)
-    x_test, y_test = tensors.to_tensors(parts.test, target, encoding, pipeline)
+    train, val, test = (
+        tensors.to_tensors(part, target, encoding, pipeline)
+        for part in (parts.train, parts.val, parts.test)
+    )
+    (x_train, y_train), (x_test, y_test) = (train.x, train.y), (test.x, test.y)
     start = time.perf_counter()
     torch.manual_seed(train_cfg.seed)
-    net = models.build_model(config.LinearConfig(), task, x_train.shape[1], encoding.n_outputs)
-    model, history = loop.train_network(net, task, x_train, y_train, x_val, y_val, train_cfg)
+    net = models.LinearModel(task, x_train.shape[1], encoding.n_outputs)
+    model, history = loop.train_network(net, encoding, train, val, train_cfg)
     ours_seconds = time.perf_counter() - start
     start = time.perf_counter()
     if task.is_classification:
@@ -117,7 +119,7 @@ def one_split(frame: pd.DataFrame, spec, target: str, task, seed: int, train_cfg
     theirs_seconds = time.perf_counter() - start
     metric = "accuracy" if task.is_classification else "rmse"
     truth = y_test.numpy()
-    ours = metrics.compute_metrics(task, truth, metrics.model_outputs(model, task, x_test))
+    ours = metrics.compute_metrics(task, truth, metrics.model_outputs(model, encoding, x_test))
     theirs = metrics.compute_metrics(task, truth, np.asarray(theirs_outputs))
     return {
         "ours": ours[metric],

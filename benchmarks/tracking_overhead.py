@@ -27,6 +27,9 @@ loop = importlib.import_module(f"{package}.training.loop")
 mlp = importlib.import_module(f"{package}.models.mlp")
 tracking = importlib.import_module(f"{package}.tracking.runs")
 checkpoint = importlib.import_module(f"{package}.training.checkpoint")
+tensors = importlib.import_module(f"{package}.data.tensors")
+TASK = config.Task.binary_classification
+ENCODING = tensors.TargetEncoding(TASK, ("0", "1"))
 generator = torch.Generator().manual_seed(0)
 x = torch.randn(rows, 32, generator=generator)
 y = (x[:, :4].sum(1) > 0).long()
@@ -34,7 +37,7 @@ spent = {"MLflow logging (log_epoch)": 0.0, "checkpoint (save)": 0.0}
 
 
 class TimedCheckpoint(checkpoint.CheckpointFile):
-    def save(self, state: dict) -> None:
+    def save(self, state) -> None:
         start = time.perf_counter()
         super().save(state)
         spent["checkpoint (save)"] += time.perf_counter() - start
@@ -65,19 +68,16 @@ with tempfile.TemporaryDirectory() as tmp:
         with mlflow.start_run(experiment_id=experiment) as run:
             on_epoch = timed_log(tracking.RunRecorder(run.info.run_id, MlflowClient(uri)))
             torch.manual_seed(0)
-            net = mlp.MLPModel(32, 2, [64, 32], config.Activation.relu, 0.0)
+            net = mlp.MLPModel(TASK, 32, 2, [64, 32], config.Activation.relu, 0.0)
             saver = TimedCheckpoint(Path(tmp, "last.pt"), "bench", run.info.run_id)
             start = time.perf_counter()
             loop.train_network(
                 net,
-                config.Task.binary_classification,
-                x,
-                y,
-                x[:10_000],
-                y[:10_000],
+                ENCODING,
+                tensors.Tensors(x, y),
+                tensors.Tensors(x[:10_000], y[:10_000]),
                 cfg,
-                on_epoch=on_epoch,
-                checkpoint=saver,
+                loop.Hooks(on_epoch=on_epoch, checkpoint=saver),
             )
             total = time.perf_counter() - start
         if _:

@@ -4,8 +4,9 @@ Run by ``run.py`` with the baked project's ``src`` on the path; prints JSON. 1,0
 features, an MLP (64, 32), batch 1,024, one epoch per sample, rounds interleaved:
 
 * floor: forward + backward over the same batches, no optimizer, no bookkeeping;
-* ours: ``train_network`` (permutation batching, Adam, guards, per-epoch validation, progress
-  bar forced on and drawn to a throw-away console, per-epoch MLflow-style callback);
+* ours: ``train_network`` (permutation batching, Adam, the NaN/Inf guard, per-epoch validation,
+  progress bar forced on and drawn to a throw-away console, per-epoch MLflow-style callback),
+  without gradient clipping (like for like with the bare loop) and with the shipped clip;
 * permutation + Adam: the issue's reference, the optimizer with no bookkeeping at all;
 * DataLoader: the textbook ``DataLoader(TensorDataset)`` loop with Adam.
 """
@@ -27,6 +28,9 @@ package, rows, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 config = importlib.import_module(f"{package}.config")
 loop = importlib.import_module(f"{package}.training.loop")
 mlp = importlib.import_module(f"{package}.models.mlp")
+tensors = importlib.import_module(f"{package}.data.tensors")
+TASK = config.Task.binary_classification
+ENCODING = tensors.TargetEncoding(TASK, ("0", "1"))
 torch.set_num_threads(torch.get_num_threads())
 BATCH = 1024
 generator = torch.Generator().manual_seed(0)
@@ -37,7 +41,7 @@ x_val, y_val = x[:10_000], y[:10_000]
 
 def network() -> nn.Module:
     torch.manual_seed(0)
-    return mlp.MLPModel(32, 2, [64, 32], config.Activation.relu, 0.0)
+    return mlp.MLPModel(TASK, 32, 2, [64, 32], config.Activation.relu, 0.0)
 
 
 def floor() -> float:
@@ -48,8 +52,12 @@ def floor() -> float:
     return time.perf_counter() - start
 
 
-def ours() -> float:
-    cfg = config.TrainConfig(steps=math.ceil(rows / BATCH), batch_size=BATCH, patience=0, lr=0.001)
+def ours(grad_clip: float | None = 5.0) -> float:
+    """``train_network`` with the shipped ``train.grad_clip`` (5.0: a norm clip every step),
+    or with ``grad_clip=None``, the like-for-like comparison with the bare Adam loop."""
+    cfg = config.TrainConfig(
+        steps=math.ceil(rows / BATCH), batch_size=BATCH, patience=0, lr=0.001, grad_clip=grad_clip
+    )
     logged: list[dict[str, float]] = []
     loop._show_progress = lambda: True  # the bar on, as at a terminal
     from rich import progress
@@ -61,13 +69,11 @@ def ours() -> float:
     start = time.perf_counter()
     loop.train_network(
         network(),
-        config.Task.binary_classification,
-        x,
-        y,
-        x_val,
-        y_val,
+        ENCODING,
+        tensors.Tensors(x, y),
+        tensors.Tensors(x_val, y_val),
         cfg,
-        on_epoch=lambda epoch, values: logged.append(values),
+        loop.Hooks(on_epoch=lambda epoch, values: logged.append(values)),
     )
     elapsed = time.perf_counter() - start
     progress.Progress = original
@@ -103,7 +109,8 @@ def dataloader() -> float:
 cases = {
     "forward+backward floor": floor,
     "permutation + Adam, nothing else": permutation_adam,
-    "train_network (ours)": ours,
+    "train_network (ours), no clipping": lambda: ours(None),
+    "train_network (ours), grad_clip 5.0 (default)": ours,
     "DataLoader(TensorDataset)": dataloader,
 }
 ours()  # warm-up: first optimizer construction imports torch._dynamo

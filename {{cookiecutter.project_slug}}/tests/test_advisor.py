@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.data.split import (
 )
 from {{ cookiecutter.package_name }}.data.tensors import (
     TargetEncoding,
+    Tensors,
     to_tensors,
 )
 from {{ cookiecutter.package_name }}.models import (
@@ -147,9 +148,9 @@ STEPS = 100
 
 
 @functools.cache
-def sample_tensors() -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...], int]:
+def sample_tensors() -> tuple[Tensors, Tensors, TargetEncoding]:
     """Train and validation tensors of a 400-row sample, made as ``train`` makes them, and
-    the number of model outputs."""
+    the target encoding."""
     target = TARGETS[TASK]
     spec = load_contract(CONFIG_DIR.parent / "schemas" / "sample.yaml", target, TASK)
     splits = split_frame(generate(400, 0, TASK), spec, target, TASK, SplitConfig())
@@ -158,7 +159,7 @@ def sample_tensors() -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]
     train, val = (
         to_tensors(part, target, encoding, features) for part in (splits.train, splits.val)
     )
-    return train, val, encoding.n_outputs
+    return train, val, encoding
 
 
 @functools.cache
@@ -173,11 +174,11 @@ def real_run(model: str, lr: float | None) -> tuple[DictConfig, History | Traini
     the train config used and the history, or the NaN/Inf guard's error if it stopped it."""
     cfg = shipped(model)
     train_cfg = OmegaConf.merge(cfg.train, {"steps": STEPS} | ({"lr": lr} if lr else {}))
-    (x_train, y_train), val, n_outputs = sample_tensors()
+    train, val, encoding = sample_tensors()
     torch.manual_seed(train_cfg.seed)
-    net = build_model(cfg.model, TASK, x_train.shape[1], n_outputs)
+    net = build_model(cfg.model, TASK, train.x.shape[1], encoding.n_outputs)
     try:
-        return train_cfg, train_network(net, TASK, x_train, y_train, *val, train_cfg)[1]
+        return train_cfg, train_network(net, encoding, train, val, train_cfg)[1]
     except TrainingDivergedError as err:
         return train_cfg, err
 

@@ -44,6 +44,8 @@ from {{ cookiecutter.package_name }}.models import (
     fit_baseline,
 )
 
+MODELS = "{{ cookiecutter.package_name }}.models"
+
 
 def baseline_metrics(task: Task, rows: int = 500) -> tuple[dict[str, float], pd.Series, pd.Series]:
     """Fit the baseline on a small sample; return validation metrics and the raw targets."""
@@ -54,9 +56,8 @@ def baseline_metrics(task: Task, rows: int = 500) -> tuple[dict[str, float], pd.
     splits = split_frame(frame, spec, target, task, SplitConfig(seed=5))
     features = FeaturePipeline.fit(splits.train, spec, rare_min_count=5)
     encoding = TargetEncoding.fit(splits.train[target], task)
-    x, y = to_tensors(splits.train, target, encoding, features)
-    model = fit_baseline(task, encoding.n_outputs, x, y)
-    metrics = evaluate(model, task, *to_tensors(splits.val, target, encoding, features), "val")
+    model = fit_baseline(encoding, to_tensors(splits.train, target, encoding, features))
+    metrics = evaluate(model, encoding, to_tensors(splits.val, target, encoding, features), "val")
     return metrics, splits.train[target], splits.val[target]
 
 
@@ -84,14 +85,27 @@ def test_regression_baseline_matches_training_mean() -> None:
 
 def test_baseline_ignores_inputs() -> None:
     """The baseline's output is the same for any input rows: it cannot leak features."""
-    model = build_model(ModelConfig(name="baseline"), Task.multiclass_classification, 2, 3)
+    cfg = ModelConfig(_target_=f"{MODELS}.baseline.BaselineModel", name="baseline")
+    model = build_model(cfg, Task.multiclass_classification, 2, 3)
     model.fit(torch.zeros(4, 2), torch.tensor([0, 1, 1, 2]))
     out = model(torch.randn(5, 2))
     assert torch.allclose(out, out[0].expand(5, -1))
     assert torch.allclose(torch.softmax(out[0], 0), torch.tensor([0.25, 0.5, 0.25]))
 
 
-def test_unknown_model_name_is_refused() -> None:
-    """A model name with no builder fails with the list of known names."""
-    with pytest.raises(ConfigError, match="baseline"):
-        build_model(ModelConfig(name="gradient_boosting"), Task.regression, 2, 1)
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        (f"{MODELS}.gradient_boosting.Model", "No module named"),
+        (f"{MODELS}.baseline.Task", "is not a Model"),
+        ("os.system", "is not in {{ cookiecutter.package_name }}.models"),
+    ],
+)
+def test_a_model_class_that_is_not_a_model_here_is_refused(target: str, reason: str) -> None:
+    """``model._target_`` must name a :class:`Model` in this package's ``models``: nothing
+    else is imported, so a saved model's ``model.json`` cannot run code from elsewhere."""
+    with pytest.raises(ConfigError) as caught:
+        build_model(ModelConfig(_target_=target, name="x"), Task.regression, 2, 1)
+    assert caught.value.file == "model._target_"
+    assert caught.value.check == "importable model class"
+    assert reason in str(caught.value)

@@ -87,7 +87,10 @@ def test_bad_input_exits_2_with_one_line_and_a_failed_run(
     ("override", "expected"),
     [
         ("data.split.val_fraction=0.9", "data.split: check 'fractions' failed: val_fraction"),
-        ("model.name=gradient_boosting", "model.name: check 'known model' failed: 'gradient_"),
+        (
+            "model._target_={{ cookiecutter.package_name }}.models.gradient_boosting.Model",
+            "model._target_: check 'importable model class' failed: '{{ cookiecutter.package_name }}.models.gradient_",
+        ),
     ],
 )
 def test_a_setting_that_cannot_work_is_one_line_and_exit_2(

@@ -76,8 +76,9 @@ def champion_model(champion: tuple) -> tuple[str, Predictor, pd.DataFrame, str]:
 def constant_copy(predictor: Predictor, rows: pd.DataFrame, target: str) -> tuple[str, Predictor]:
     """A copy of ``predictor`` whose network ignores its input (uniform classes, or 0), logged
     as a model of its own: clearly worse on any rows."""
-    network = BaselineModel(predictor.task, predictor.encoding.n_outputs).eval()
-    model = {"name": "baseline"}
+    n_features = len(predictor.features.feature_names)
+    network = BaselineModel(predictor.task, n_features, predictor.encoding.n_outputs).eval()
+    model = {"_target_": "{{ cookiecutter.package_name }}.models.baseline.BaselineModel", "name": "baseline"}
     worse = replace(predictor, network=network, meta=predictor.meta | {"model": model})
     with mlflow.start_run():
         uri = log_predictor(worse, rows.drop(columns=[target]).head(5))

@@ -38,6 +38,7 @@ from {{ cookiecutter.package_name }}.data.split import (
 )
 from {{ cookiecutter.package_name }}.data.tensors import (
     TargetEncoding,
+    Tensors,
     to_tensors,
 )
 from {{ cookiecutter.package_name }}.errors import (
@@ -73,9 +74,9 @@ def fit(cfg: TrainConfig, seed: int = 0):
     """300 training rows: the batch picked for them is 32, so 10 steps make one epoch."""
     x, y = separable(seed=seed)
     torch.manual_seed(cfg.seed)
-    return train_network(
-        LinearModel(3, 2), Task.binary_classification, x[:300], y[:300], x[300:], y[300:], cfg
-    )
+    encoding = TargetEncoding(Task.binary_classification, ("0", "1"))
+    train, val = Tensors(x[:300], y[:300]), Tensors(x[300:], y[300:])
+    return train_network(LinearModel(encoding.task, 3, 2), encoding, train, val, cfg)
 
 
 @pytest.mark.parametrize("optimizer", list(Optimizer), ids=lambda o: o.value)
@@ -156,14 +157,15 @@ def test_default_schedule_fits_a_150_row_table_like_scikit_learn() -> None:
     splits = split_frame(frame, spec, "target", task, SplitConfig())
     features = FeaturePipeline.fit(splits.train, spec, rare_min_count=5)
     encoding = TargetEncoding.fit(splits.train["target"], task)
-    x_train, y_train = to_tensors(splits.train, "target", encoding, features)
-    x_val, y_val = to_tensors(splits.val, "target", encoding, features)
-    x_test, y_test = to_tensors(splits.test, "target", encoding, features)
+    train, val, test = (
+        to_tensors(part, "target", encoding, features)
+        for part in (splits.train, splits.val, splits.test)
+    )
     torch.manual_seed(cfg.seed)
-    model, _ = train_network(LinearModel(4, 3), task, x_train, y_train, x_val, y_val, cfg)
-    ours = compute_metrics(task, y_test.numpy(), model_outputs(model, task, x_test))
-    reference = LogisticRegression().fit(x_train.numpy(), y_train.numpy())
-    theirs = compute_metrics(task, y_test.numpy(), reference.predict_proba(x_test.numpy()))
+    model, _ = train_network(LinearModel(task, 4, 3), encoding, train, val, cfg)
+    ours = compute_metrics(task, test.y.numpy(), model_outputs(model, encoding, test.x))
+    reference = LogisticRegression().fit(train.x.numpy(), train.y.numpy())
+    theirs = compute_metrics(task, test.y.numpy(), reference.predict_proba(test.x.numpy()))
     assert ours["accuracy"] >= theirs["accuracy"] - 0.02, (ours, theirs)
 
 

@@ -107,16 +107,12 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """Which model to fit; ``baseline`` is the trivial model every other must beat (P1)."""
+    """Which model to fit: ``_target_`` is its class (``models/``), ``name`` what runs and
+    checkpoints call it. Every other field is an option passed to the class; a model with
+    options has its own dataclass below, so a mistyped option fails at composition."""
 
+    _target_: str = MISSING
     name: str = MISSING
-
-
-@dataclass
-class LinearConfig(ModelConfig):
-    """Logistic (binary), softmax (multiclass) or linear (regression) model on the features."""
-
-    name: str = "linear"
 
 
 class Activation(str, Enum):
@@ -129,7 +125,6 @@ class Activation(str, Enum):
 class MLPConfig(ModelConfig):
     """A multi-layer perceptron: ``hidden`` layer widths, their activation and dropout."""
 
-    name: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [64, 32])
     activation: Activation = Activation.relu
     dropout: float = 0.1
@@ -284,7 +279,6 @@ def register_configs() -> None:
     store.store(name="schema", node=Config)
     for group, schema in SCHEMAS.items():
         store.store(group=group, name="schema", node=schema)
-    store.store(group="model", name="linear_schema", node=LinearConfig)
     store.store(group="model", name="mlp_schema", node=MLPConfig)
     OmegaConf.register_new_resolver("project_root", lambda: str(project_root()), replace=True)
 

@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Metrics of ``evaluate.model`` on ``evaluate.split`` of ``data.path``, as ``<split>/<name>``."""
-    from .data.load import load_validated
+    from .data.load import Source, load_validated
     from .data.split import split_frame
     from .evaluation.metrics import compute_metrics, prefixed
-    from .evaluation.slices import slice_metrics
+    from .evaluation.slices import record_slices, slice_metrics
     from .serving.predictor import open_model
     from .tracking.runs import tracked_run
 
@@ -33,14 +33,16 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         predictor, uri, _ = open_model(run, cfg.evaluate.model, cfg.tracking.model_name)
         run.set_tags({"evaluate.split": split})
         target, task, spec = predictor.meta["target"], predictor.task, predictor.spec
-        frame = load_validated(cfg.data.path, spec, run, "evaluate", task=task, contract=uri)
+        source = Source(cfg.data.path, "evaluate", task=task, contract=uri)
+        frame = load_validated(source, spec, run)
         trained_split = OmegaConf.create(predictor.meta["split"])
         part = getattr(split_frame(frame, spec, target, task, trained_split, cfg.data.path), split)
         outputs, _ = predictor.outputs(part)
         y = predictor.encoding.encode(part[target], cfg.data.path).numpy()
         metrics = prefixed(compute_metrics(task, y, outputs), split)
         run.log_metrics(metrics)
-        run.log_slices(split, slice_metrics(task, part, list(cfg.data.slices), y, outputs), task)
+        rows = slice_metrics(task, part, list(cfg.data.slices), y, outputs)
+        record_slices(run, split, rows, task)
     return metrics
 
 

@@ -44,7 +44,7 @@ def monitor(cfg: DictConfig) -> MonitorReport:
     FAILED). Findings are not failures: the run finishes and the report says what it found.
     """
     from .data.io import atomic_write, required_input, write_text
-    from .data.load import inspect_table
+    from .data.load import Source, inspect_table
     from .data.validation import STRUCTURE
     from .evaluation.plots import distribution_shift
     from .monitoring.drift import detect_drift
@@ -60,9 +60,8 @@ def monitor(cfg: DictConfig) -> MonitorReport:
             run, settings.reference, cfg.tracking.model_name, role="reference"
         )
         spec = predictor.spec
-        frame, checked = inspect_table(
-            source, spec, run, "monitor", True, trained_by, "monitor.input", contract=uri
-        )
+        batch = Source(source, "monitor", "monitor.input", serving=True, contract=uri)
+        frame, checked = inspect_table(batch, spec, run, reference_run=trained_by)
         report = MonitorReport(
             file=str(source),
             reference=uri,

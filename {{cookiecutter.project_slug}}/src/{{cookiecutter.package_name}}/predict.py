@@ -27,7 +27,7 @@ def predict(cfg: DictConfig) -> Path:
     import pandas as pd
 
     from .data.io import check_writable, required_input, table_format, write_table
-    from .data.load import load_validated
+    from .data.load import Source, load_validated
     from .data.schema import Role
     from .serving.predictor import open_model
     from .tracking.runs import tracked_run
@@ -38,9 +38,8 @@ def predict(cfg: DictConfig) -> Path:
         table_format(output)  # a bad output fails now, not after the work
         check_writable(output, "predict.output")
         predictor, uri, _ = open_model(run, cfg.predict.model, cfg.tracking.model_name)
-        frame = load_validated(
-            source, predictor.spec, run, "predict", True, "predict.input", contract=uri
-        )
+        read = Source(source, "predict", "predict.input", serving=True, contract=uri)
+        frame = load_validated(read, predictor.spec, run)
         table, stats = predictor.predict(frame)
         ids = frame[predictor.spec.names(Role.id)].convert_dtypes()  # 7, not 7.0
         result = pd.concat([ids, table], axis=1)

@@ -25,7 +25,7 @@ def validate(cfg: DictConfig) -> str:
     Raises :class:`~{{ cookiecutter.package_name }}.data.validation.DataValidationError` (with
     the full report) when any check fails; the MLflow run is then FAILED with the report attached.
     """
-    from .data.load import inspect_table
+    from .data.load import Source, inspect_table
     from .data.schema import check_slices, load_contract
     from .data.validation import write_report
     from .tracking.runs import tracked_run
@@ -34,9 +34,8 @@ def validate(cfg: DictConfig) -> str:
     with tracked_run(cfg, stage="validate", run_name="validate") as run:
         spec = load_contract(data.schema, data.target, data.task)
         check_slices(list(data.slices), spec, data.schema)
-        _, report = inspect_table(
-            data.path, spec, run, "validate", reference_run=data.reference_run, task=data.task
-        )
+        source = Source(data.path, "validate", task=data.task)
+        _, report = inspect_table(source, spec, run, reference_run=data.reference_run)
         write_report(report, Path(cfg.paths.output_dir))
         run.log_metrics(
             {

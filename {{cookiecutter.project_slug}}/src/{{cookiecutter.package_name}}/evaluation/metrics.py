@@ -11,6 +11,7 @@ import torch
 from sklearn import metrics
 
 from ..config import Task
+from ..data.tensors import TargetEncoding, Tensors
 
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
@@ -62,11 +63,10 @@ def row_losses(task: Task, y_true: np.ndarray, outputs: np.ndarray) -> np.ndarra
     return -np.log(np.clip(outputs[np.arange(len(y_true)), y_true], eps, 1.0))
 
 
-def model_outputs(model: torch.nn.Module, task: Task, x: torch.Tensor) -> np.ndarray:
-    """Class probabilities (classification) or predictions (regression) for a feature matrix."""
+def model_outputs(model: torch.nn.Module, encoding: TargetEncoding, x: torch.Tensor) -> np.ndarray:
+    """Class probabilities (classification) or predictions in the target's units (regression)."""
     with torch.no_grad():
-        raw = model(x).double()
-    return (torch.softmax(raw, dim=1) if task.is_classification else raw).numpy()
+        return encoding.outputs(model(x))
 
 
 def prefixed(scores: dict[str, float], prefix: str) -> dict[str, float]:
@@ -75,22 +75,21 @@ def prefixed(scores: dict[str, float], prefix: str) -> dict[str, float]:
 
 
 def evaluate(
-    model: torch.nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, prefix: str
+    model: torch.nn.Module, encoding: TargetEncoding, split: Tensors, prefix: str
 ) -> dict[str, float]:
     """``{"<prefix>/<metric>": value}`` for ``model`` on one split."""
-    return prefixed(compute_metrics(task, y.numpy(), model_outputs(model, task, x)), prefix)
+    outputs = model_outputs(model, encoding, split.x)
+    return prefixed(compute_metrics(encoding.task, split.y.numpy(), outputs), prefix)
 
 
 def outcome_plot(
-    model: torch.nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, classes: tuple[str, ...]
+    model: torch.nn.Module, encoding: TargetEncoding, split: Tensors
 ) -> tuple[object, str]:
-    """The validation picture for ``task``: a confusion matrix, or residuals for regression."""
+    """The validation picture: a confusion matrix, or residuals for regression."""
     from . import plots
 
-    with torch.no_grad():
-        raw = model(x).double().numpy()
-    if task.is_classification:
-        return plots.confusion_matrix(
-            y.numpy(), raw.argmax(axis=1), list(classes)
-        ), "plots/confusion_matrix.png"
-    return plots.residuals(y.numpy(), raw.reshape(-1)), "plots/residuals.png"
+    outputs, y = model_outputs(model, encoding, split.x), split.y.numpy()
+    if encoding.task.is_classification:
+        figure = plots.confusion_matrix(y, outputs.argmax(axis=1), list(encoding.classes))
+        return figure, "plots/confusion_matrix.png"
+    return plots.residuals(y, outputs), "plots/residuals.png"

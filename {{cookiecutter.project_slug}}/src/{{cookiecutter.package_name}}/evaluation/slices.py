@@ -8,6 +8,7 @@ without metrics: a score on a handful of rows is noise.
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -79,3 +80,11 @@ def render(rows: list[dict[str, Any]], task: Task) -> str:
         gap = f"{row['gap']:+.4f}" if "gap" in row else ""
         lines.append(f"| {row['column']} | {row['value']} | {row['rows']} | {score} | {gap} |")
     return "\n".join(lines) + "\n"
+
+
+def record_slices(run: Any, split: str, rows: list[dict[str, Any]], task: Task) -> None:
+    """M6: slice metrics on ``split`` recorded on ``run``: as metrics, as JSON and as a markdown
+    table."""
+    run.log_metrics(slice_scalars(split, rows, task))
+    run.log_text(json.dumps({"slices": rows}, indent=2), f"slices/{split}.json")
+    run.log_text(render(rows, task), f"slices/{split}.md")

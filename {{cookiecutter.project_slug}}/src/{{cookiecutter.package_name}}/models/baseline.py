@@ -8,16 +8,20 @@ the same evaluation code scores it and anything fancier must beat it, measured.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..config import Task
+from .base import Model
 
 
-class BaselineModel(nn.Module):
+class BaselineModel(Model):
     """Constant outputs: log class priors (logits) or the mean target."""
 
-    def __init__(self, task: Task, n_outputs: int) -> None:
+    trained_by_gradient = False  # fitted in closed form
+    competes = False  # the reference every other model is measured against
+
+    def __init__(self, task: Task, n_features: int, n_outputs: int) -> None:
         super().__init__()
+        del n_features  # it ignores its inputs, by design
         self.task = task
         self.register_buffer("constant", torch.zeros(n_outputs))
 

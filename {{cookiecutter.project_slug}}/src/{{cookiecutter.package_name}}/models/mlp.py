@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import Activation
+from ..config import Activation, Task
+from .base import Model
 
 ACTIVATIONS: dict[Activation, type[nn.Module]] = {
     Activation.relu: nn.ReLU,
@@ -14,11 +15,12 @@ ACTIVATIONS: dict[Activation, type[nn.Module]] = {
 }
 
 
-class MLPModel(nn.Module):
+class MLPModel(Model):
     """Hidden layers of the given widths, each followed by the activation and dropout."""
 
     def __init__(
         self,
+        task: Task,
         n_features: int,
         n_outputs: int,
         hidden: list[int],
@@ -26,6 +28,7 @@ class MLPModel(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
+        del task  # the same network serves every task; the loss differs, not the model
         layers: list[nn.Module] = []
         width = n_features
         for size in hidden:

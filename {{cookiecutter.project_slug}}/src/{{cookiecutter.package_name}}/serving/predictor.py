@@ -35,7 +35,6 @@ from ..errors import PipelineError, first_line
 from ..evaluation.metrics import model_outputs
 from ..models import build_model
 from ..monitoring.profile import Profile
-from ..training.loop import Rescaled
 
 NETWORK, META, PIPELINE, SCHEMA = "network.pt", "model.json", "feature_pipeline.json", "schema.yaml"
 PROFILE = "reference_profile.json"  # P4: the training distribution that `monitor` compares with
@@ -69,7 +68,7 @@ class Predictor:
         contract = dump_schema(self.spec)  # with the target's role set by the config
         (directory / SCHEMA).write_text(contract, encoding="utf-8")
         (directory / PROFILE).write_text(self.profile.to_json(), encoding="utf-8")
-        meta = self.meta | {"classes": list(self.encoding.classes)}
+        meta = self.meta | {"target_encoding": self.encoding.to_dict()}
         (directory / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
 
@@ -78,15 +77,12 @@ class Predictor:
         """Rebuild a saved predictor; loading runs no stored code (JSON, YAML, ``weights_only``)."""
         directory = Path(directory)
         meta = json.loads((directory / META).read_text(encoding="utf-8"))
-        task = Task(meta["task"])
-        encoding = TargetEncoding(task, tuple(meta["classes"]))
+        encoding = TargetEncoding.from_dict(meta.pop("target_encoding"))
         features = FeaturePipeline.from_json((directory / PIPELINE).read_text(encoding="utf-8"))
         spec = load_schema(directory / SCHEMA)
-        network = build_model(
-            OmegaConf.create(meta["model"]), task, len(features.feature_names), encoding.n_outputs
-        )
-        if not task.is_classification and meta["model"]["name"] != "baseline":
-            network = Rescaled(network, 0.0, 1.0)
+        n_features = len(features.feature_names)
+        model_cfg = OmegaConf.create(meta["model"])
+        network = build_model(model_cfg, encoding.task, n_features, encoding.n_outputs)
         state = torch.load(directory / NETWORK, weights_only=True)
         network.load_state_dict(state)
         profile = Profile.from_json((directory / PROFILE).read_text(encoding="utf-8"))
@@ -99,8 +95,7 @@ class Predictor:
     def outputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, TransformStats]:
         """Class probabilities (rows sum to 1) or predicted values, and what was unseen."""
         matrix, stats = self.features.transform(frame)
-        values = model_outputs(self.network, self.task, torch.from_numpy(matrix))
-        return (values if self.task.is_classification else values.reshape(-1)), stats
+        return model_outputs(self.network, self.encoding, torch.from_numpy(matrix)), stats
 
     def predict(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, TransformStats]:
         """One row per input row: ``prediction`` and, for classification, one

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import mlflow.artifacts
@@ -35,6 +35,12 @@ from ..config import project_root
 from ..errors import PipelineError
 from .store import prepare
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..data.schema import SchemaSpec
+    from ..data.validation import ValidationReport
+
 MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
 UNSAFE_KEY = re.compile(r"[^\w.\- :/]+")  # MLflow accepts word characters and . - space : /
@@ -44,40 +50,6 @@ UNSAFE_FILE = re.compile(r"[^\w.\-]+")  # what a file or artifact name keeps of 
 UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
 # Says how to run, not what: not hashed (a resumed run keeps its checkpoint) and not a param.
 RESUME_KEY = "resume"
-
-
-def compare_with_run(
-    run_id: str, current: Mapping[str, Any], spec: Any, serving: bool = False
-) -> list[Any]:
-    """F4: warnings for every way ``current`` data differs from what run ``run_id`` trained on
-    (new, missing or retyped columns; a changed schema). Serving data may lack the target."""
-    from ..data.load import schema_changes
-    from ..data.schema import Role
-    from ..data.validation import Problem
-
-    try:
-        reference = mlflow.artifacts.load_dict(f"runs:/{run_id}/data/train_fingerprint.json")
-        trained_schema = MlflowClient().get_run(run_id).data.tags.get("schema.hash")
-    except MlflowException as err:
-        raise PipelineError(
-            f"runs:/{run_id}", "reference run has a training fingerprint", err.message
-        ) from err
-    if serving:
-        targets = spec.names(Role.target)
-        reference["columns"] = {k: v for k, v in reference["columns"].items() if k not in targets}
-    problems = [
-        Problem(None, f"same columns as run {run_id}: {change}", 0)
-        for change in schema_changes(reference, current)
-    ]
-    if trained_schema and trained_schema != spec.fingerprint():
-        problems.append(
-            Problem(
-                None,
-                f"schema changed since run {run_id} ({trained_schema} -> {spec.fingerprint()})",
-                0,
-            )
-        )
-    return problems
 
 
 def _tagged(safe: str, original: str) -> str:
@@ -186,14 +158,24 @@ class RunRecorder:
         """Store ``text`` as an artifact of this run (a report, a fitted pipeline, ...)."""
         mlflow.log_text(text, artifact_file)
 
-    def compare_with(
-        self, run_id: str, current: Mapping[str, Any], spec: Any, serving: bool = False
-    ) -> list[Any]:
-        """F4 warnings: how ``current`` data differs from what run ``run_id`` trained on."""
-        return compare_with_run(run_id, current, spec, serving)
+    def training_fingerprint(self, run_id: str) -> tuple[dict[str, Any], str | None]:
+        """F4: the fingerprint of the data run ``run_id`` trained on, and its schema hash."""
+        try:
+            trained_on = mlflow.artifacts.load_dict(f"runs:/{run_id}/data/train_fingerprint.json")
+            schema = self.client.get_run(run_id).data.tags.get("schema.hash")
+        except MlflowException as err:
+            raise PipelineError(
+                f"runs:/{run_id}", "reference run has a training fingerprint", err.message
+            ) from err
+        return trained_on, schema
 
     def log_data(
-        self, frame: Any, report: Any, spec: Any, context: str, fingerprint: Mapping[str, Any]
+        self,
+        frame: pd.DataFrame,
+        report: ValidationReport,
+        spec: SchemaSpec,
+        context: str,
+        fingerprint: Mapping[str, Any],
     ) -> None:
         """Record what a stage read: the validation report (P2), the feature list with meanings
         and units (F2), and the schema and data fingerprints (F4), as tags and artifacts."""
@@ -226,14 +208,6 @@ class RunRecorder:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Tag this run (links to other runs and models, outcomes)."""
         mlflow.set_tags({key: str(value) for key, value in tags.items()})
-
-    def log_slices(self, split: str, rows: list[dict[str, Any]], task: Any) -> None:
-        """M6: slice metrics on ``split``, as metrics, a JSON artifact and a markdown table."""
-        from ..evaluation.slices import render, slice_scalars
-
-        self.log_metrics(slice_scalars(split, rows, task))
-        mlflow.log_dict({"slices": rows}, f"slices/{split}.json")
-        mlflow.log_text(render(rows, task), f"slices/{split}.md")
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
         """Store a matplotlib figure as a PNG artifact, then free it."""

@@ -9,8 +9,9 @@ Batches are slices of preloaded tensors taken through one seeded permutation per
 per-sample ``Dataset.__getitem__`` path (measured in the issue: the default
 ``DataLoader(TensorDataset)`` costs about 5.9x the forward+backward floor, permutation slicing
 1.3x). A NaN or infinite loss or gradient stops training with the epoch and step (ML Test
-Score Mo5). Regression targets are standardised on the training split for the fit; the
-returned model answers in the target's own units.
+Score Mo5); the check runs once per epoch on the step losses kept on the device, so the hot
+loop never waits for a number to reach Python. Targets are fitted as
+:meth:`~..data.tensors.TargetEncoding.fit_targets` gives them (standardised for regression).
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..config import Optimizer, Task, TrainConfig
+from ..config import Optimizer, TrainConfig
+from ..data.tensors import TargetEncoding, Tensors
 from ..errors import PipelineError
-from .checkpoint import CheckpointFile
+from .checkpoint import CheckpointFile, History, TrainState
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -86,39 +87,6 @@ class Schedule:
         return cls(batch_size, batches, math.ceil(cfg.steps / batches))
 
 
-@dataclass
-class History:
-    """Per-epoch training and validation loss, where the best validation loss was, and the
-    schedule that produced them (the batch size actually used, the epochs planned).
-
-    ``initial_loss`` is the untrained network's loss on the training split (at most
-    ``INITIAL_LOSS_ROWS`` rows of it, evenly spaced) before the first step: where the curve
-    starts, so the advisor sees a loss that exploded within the first epoch as a rise.
-    """
-
-    initial_loss: float = math.nan
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    best_epoch: int = -1
-    stopped_early: bool = False
-    batch_size: int = 0
-    batches_per_epoch: int = 0
-    epochs: int = 0
-
-
-class Rescaled(nn.Module):
-    """A regression network trained on standardised targets, answering in original units."""
-
-    def __init__(self, net: nn.Module, mean: float, std: float) -> None:
-        super().__init__()
-        self.net = net
-        self.register_buffer("mean", torch.tensor(mean))
-        self.register_buffer("std", torch.tensor(std))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x) * self.std + self.mean
-
-
 def pick_device(name: str) -> torch.device:
     """``auto``: CUDA when present, else CPU; anything else is passed to ``torch.device``."""
     if name == "auto":
@@ -134,14 +102,12 @@ def _optimizer(params: list[nn.Parameter], cfg: TrainConfig) -> torch.optim.Opti
     return torch.optim.Adam(params, lr=cfg.lr)
 
 
-def _penalty(weights: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor | float:
+def _penalty(weights: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor:
     """L1 and L2 penalties on the weight matrices (biases are not penalised)."""
-    total: torch.Tensor | float = 0.0
-    if l1:
-        total = total + l1 * sum(w.abs().sum() for w in weights)
-    if l2:
-        total = total + l2 * sum(w.pow(2).sum() for w in weights)
-    return total
+    terms = [l1 * w.abs().sum() for w in weights if l1] + [
+        l2 * w.pow(2).sum() for w in weights if l2
+    ]
+    return torch.stack(terms).sum()
 
 
 def _show_progress() -> bool:
@@ -149,124 +115,168 @@ def _show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What the caller wants around the loop: a per-epoch callback (curves in MLflow), a
+    checkpoint file written after every epoch, and a saved state to resume from."""
+
+    on_epoch: EpochCallback | None = None
+    checkpoint: CheckpointFile | None = None
+    resume: TrainState | None = None
+
+
+def first_bad_step(values: torch.Tensor) -> int | None:
+    """The first step whose value is NaN or infinite, if any (one sync per epoch)."""
+    bad = ~torch.isfinite(values)
+    return int(bad.nonzero()[0, 0]) if bool(bad.any()) else None
+
+
+@dataclass
+class Loop:
+    """One fit's moving parts; :func:`train_network` drives it epoch by epoch."""
+
+    net: nn.Module
+    loss_fn: nn.Module
+    train: Tensors  # features and fit targets, on the device
+    val: Tensors
+    cfg: TrainConfig
+    schedule: Schedule
+
+    def __post_init__(self) -> None:
+        self.optimizer = _optimizer(list(self.net.parameters()), self.cfg)
+        self.generator = torch.Generator().manual_seed(self.cfg.seed)
+        self.weights = [p for n, p in self.net.named_parameters() if n.endswith("weight")]
+        self.state = TrainState(
+            {},
+            {},
+            self.generator.get_state(),
+            torch.get_rng_state(),
+            History(
+                batch_size=self.schedule.batch_size,
+                batches_per_epoch=self.schedule.batches_per_epoch,
+                epochs=self.schedule.epochs,
+            ),
+        )
+        rows, size = len(self.train.x), self.schedule.batch_size
+        self.sizes = torch.full((self.schedule.batches_per_epoch,), float(size))
+        self.sizes[-1] = rows - size * (self.schedule.batches_per_epoch - 1)
+
+    def start(self, resume: TrainState | None) -> int:
+        """The first epoch to run: 0 after measuring the untrained loss (on at most
+        ``INITIAL_LOSS_ROWS`` rows spread evenly), or the one after a resumed state's last."""
+        if resume is None:
+            every = max(math.ceil(len(self.train.x) / INITIAL_LOSS_ROWS), 1)
+            self.state.history.initial_loss = self.loss(self.train, every)
+            return 0
+        self.net.load_state_dict(resume.model)
+        self.optimizer.load_state_dict(resume.optimizer)
+        self.generator.set_state(resume.generator)
+        torch.set_rng_state(resume.torch_rng)
+        self.state = resume
+        done = resume.history.stopped_early
+        return self.schedule.epochs if done else len(resume.history.train_loss)
+
+    def loss(self, split: Tensors, every: int = 1) -> float:
+        """The loss on ``split`` (every ``every``-th row) in evaluation mode."""
+        self.net.eval()
+        with torch.no_grad():
+            return float(self.loss_fn(self.net(split.x[::every]), split.y[::every]))
+
+    def epoch(self, epoch: int) -> float:
+        """One pass over the shuffled training rows; the mean training loss. Step losses (and
+        gradient norms, when clipped) stay on the device until the epoch's one guard check."""
+        cfg, x, y, size = self.cfg, self.train.x, self.train.y, self.schedule.batch_size
+        steps, params = self.schedule.batches_per_epoch, list(self.net.parameters())
+        penalised, clip = bool(cfg.l1 or cfg.l2), cfg.grad_clip
+        losses = torch.empty(steps, device=x.device)
+        objectives = torch.empty(steps, device=x.device) if penalised else losses
+        norms = torch.zeros(steps, device=x.device)
+        self.net.train()
+        order = torch.randperm(len(x), generator=self.generator).to(x.device)
+        for step in range(steps):
+            batch = order[step * size : (step + 1) * size]
+            loss = self.loss_fn(self.net(x[batch]), y[batch])
+            objective = loss
+            if penalised:
+                objective = loss + _penalty(self.weights, cfg.l1, cfg.l2)
+                objectives[step] = objective.detach()
+            self.optimizer.zero_grad(set_to_none=True)
+            objective.backward()
+            if clip is not None:
+                norms[step] = nn.utils.clip_grad_norm_(params, clip)
+            self.optimizer.step()
+            losses[step] = loss.detach()
+        self.guard(epoch, objectives, norms)
+        return float((losses.cpu() * self.sizes).sum()) / len(x)
+
+    def guard(self, epoch: int, objectives: torch.Tensor, norms: torch.Tensor) -> None:
+        """Mo5: stop at the first step whose loss or gradient norm was NaN or infinite."""
+        bad_loss, bad_gradient = first_bad_step(objectives), first_bad_step(norms)
+        if bad_loss is not None and (bad_gradient is None or bad_loss <= bad_gradient):
+            raise TrainingDivergedError("loss", epoch, bad_loss, self.cfg.lr)
+        if bad_gradient is not None:
+            raise TrainingDivergedError("gradient", epoch, bad_gradient, self.cfg.lr)
+
+    def record(self, epoch: int, train_loss: float, val_loss: float) -> bool:
+        """Add one epoch to the history, keep the best weights; ``True`` when it is time to
+        stop early (``patience`` epochs without a better validation loss)."""
+        state, history = self.state, self.state.history
+        history.train_loss.append(train_loss)
+        history.val_loss.append(val_loss)
+        if val_loss < state.best_loss:
+            state.best, state.best_loss, state.since_best = (
+                copy.deepcopy(self.net.state_dict()),
+                val_loss,
+                0,
+            )
+            history.best_epoch = epoch
+        else:
+            state.since_best += 1
+            patience = self.cfg.patience
+            history.stopped_early = bool(patience) and state.since_best >= patience
+        state.model, state.optimizer = self.net.state_dict(), self.optimizer.state_dict()
+        state.generator, state.torch_rng = self.generator.get_state(), torch.get_rng_state()
+        return history.stopped_early
+
+
 def train_network(
     net: nn.Module,
-    task: Task,
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_val: torch.Tensor,
-    y_val: torch.Tensor,
+    encoding: TargetEncoding,
+    train: Tensors,
+    val: Tensors,
     cfg: TrainConfig,
-    on_epoch: EpochCallback | None = None,
-    checkpoint: CheckpointFile | None = None,
-    resume: dict[str, Any] | None = None,
+    hooks: Hooks | None = None,
 ) -> tuple[nn.Module, History]:
     """Fit ``net`` with mini-batches; return the best-validation-loss model and its history.
 
-    The schedule is :meth:`Schedule.of` ``cfg`` and the training row count. With
-    ``checkpoint``, the whole state (weights, optimizer, early-stopping bookkeeping, RNG states)
-    is saved after every epoch; ``resume``, such a saved state, continues from the epoch
-    after it and ends exactly where an uninterrupted run would.
+    The schedule is :meth:`Schedule.of` ``cfg`` and the training row count. With a checkpoint
+    in ``hooks``, the whole state is saved after every epoch; a resumed state continues from
+    the epoch after it and ends exactly where an uninterrupted run would.
     """
     from rich.progress import Progress
 
+    hooks = hooks or Hooks()
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    if task.is_classification:
-        loss_fn: nn.Module = nn.CrossEntropyLoss()
-        targets_train, targets_val = y_train, y_val
-    else:
-        loss_fn = nn.MSELoss()
-        mean, std = float(y_train.mean()), float(y_train.std()) or 1.0
-        targets_train, targets_val = (y_train - mean) / std, (y_val - mean) / std
-        targets_train, targets_val = targets_train[:, None], targets_val[:, None]
-    net = net.to(device)
-    x_train, targets_train = x_train.to(device), targets_train.to(device)
-    x_val, targets_val = x_val.to(device), targets_val.to(device)
-    optimizer = _optimizer(list(net.parameters()), cfg)
-    weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
-    n = len(x_train)
-    schedule = Schedule.of(cfg, n)
-    history = History(
-        batch_size=schedule.batch_size,
-        batches_per_epoch=schedule.batches_per_epoch,
-        epochs=schedule.epochs,
-    )
-    best_state, best_loss, since_best, start = None, math.inf, 0, 0
-    if resume is None:  # the untrained loss, on at most INITIAL_LOSS_ROWS rows spread evenly
-        every = max(math.ceil(n / INITIAL_LOSS_ROWS), 1)
-        net.eval()
-        with torch.no_grad():
-            start_loss = loss_fn(net(x_train[::every]), targets_train[::every])
-        history.initial_loss = float(start_loss)
-    else:
-        net.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        generator.set_state(resume["generator"])
-        torch.set_rng_state(resume["torch_rng"])
-        history = History(**resume["history"])
-        best_state, best_loss, since_best = (
-            resume["best"],
-            resume["best_loss"],
-            resume["since_best"],
-        )
-        start = len(history.train_loss) if not history.stopped_early else schedule.epochs
-    # read once: a config node is slow to read in a loop that runs thousands of steps
-    size, l1, l2, clip = schedule.batch_size, cfg.l1, cfg.l2, cfg.grad_clip
+    on_device = [
+        Tensors(s.x.to(device), encoding.fit_targets(s.y).to(device)) for s in (train, val)
+    ]
+    loss_fn = nn.CrossEntropyLoss() if encoding.task.is_classification else nn.MSELoss()
+    loop = Loop(net.to(device), loss_fn, *on_device, cfg, Schedule.of(cfg, len(train.x)))
+    start, epochs = loop.start(hooks.resume), loop.schedule.epochs
     with Progress(disable=not _show_progress(), transient=True) as progress:
-        bar = progress.add_task("training", total=schedule.epochs, completed=start)
-        for epoch in range(start, schedule.epochs):
-            net.train()
-            order = torch.randperm(n, generator=generator).to(device)
-            running = torch.zeros((), device=device)
-            for step in range(schedule.batches_per_epoch):
-                batch = order[step * size : (step + 1) * size]
-                loss = loss_fn(net(x_train[batch]), targets_train[batch])
-                objective = loss + _penalty(weights, l1, l2)
-                if not torch.isfinite(objective):
-                    raise TrainingDivergedError("loss", epoch, step, cfg.lr)
-                optimizer.zero_grad(set_to_none=True)
-                objective.backward()
-                if clip is not None:
-                    norm = nn.utils.clip_grad_norm_(net.parameters(), clip)
-                    if not torch.isfinite(norm):
-                        raise TrainingDivergedError("gradient", epoch, step, cfg.lr)
-                optimizer.step()
-                running += loss.detach() * len(batch)
-            net.eval()
-            with torch.no_grad():
-                val_loss = float(loss_fn(net(x_val), targets_val))
-            train_loss = float(running) / n
-            history.train_loss.append(train_loss)
-            history.val_loss.append(val_loss)
-            if on_epoch is not None:
-                on_epoch(epoch, {"train/loss": train_loss, "val/loss": val_loss})
+        bar = progress.add_task("training", total=epochs, completed=start)
+        for epoch in range(start, epochs):
+            train_loss = loop.epoch(epoch)
+            val_loss = loop.loss(loop.val)
+            stop = loop.record(epoch, train_loss, val_loss)
+            if hooks.on_epoch is not None:
+                hooks.on_epoch(epoch, {"train/loss": train_loss, "val/loss": val_loss})
             progress.update(bar, advance=1, description=f"loss {train_loss:.4f} val {val_loss:.4f}")
-            if val_loss < best_loss:
-                best_state, best_loss, since_best = copy.deepcopy(net.state_dict()), val_loss, 0
-                history.best_epoch = epoch
-            else:
-                since_best += 1
-                history.stopped_early = bool(cfg.patience) and since_best >= cfg.patience
-            if checkpoint is not None:
-                checkpoint.save(
-                    {
-                        "model": net.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(),
-                        "torch_rng": torch.get_rng_state(),
-                        "history": asdict(history),
-                        "best": best_state,
-                        "best_loss": best_loss,
-                        "since_best": since_best,
-                    }
-                )
-            if history.stopped_early:
+            if hooks.checkpoint is not None:
+                hooks.checkpoint.save(loop.state)
+            if stop:
                 break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    net = net.cpu().eval()
-    if not task.is_classification:
-        net = Rescaled(net, mean, std).eval()
-    return net, history
+    if loop.state.best is not None:
+        net.load_state_dict(loop.state.best)
+    return net.cpu().eval(), loop.state.history
