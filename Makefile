@@ -48,9 +48,10 @@ test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adver
 bench: $(STAMP) ## Run benchmarks/ and write benchmarks/RESULTS.md
 	$(PYTHON) benchmarks/run.py --output benchmarks/RESULTS.md
 
-lint: $(STAMP) ## Ruff on the template's own code (hooks, tests, benchmarks)
+lint: $(STAMP) ## Ruff on the template's own code (hooks, tests, benchmarks) and on a fresh bake
 	$(VENV)/bin/ruff check hooks tests benchmarks
 	$(VENV)/bin/ruff format --check hooks tests benchmarks
+	$(PYTHON) tests/map_back.py --check
 
 format-project: $(STAMP) ## Ruff-fix and format the generated project's Python, written back to the template
 	$(PYTHON) tests/map_back.py

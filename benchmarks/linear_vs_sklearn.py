@@ -9,7 +9,7 @@ and diabetes (regression: test RMSE), each split seed gets the project's own pie
 ``train`` uses them: ``split_frame`` with the default ``SplitConfig`` (only its seed changed),
 ``FeaturePipeline`` fitted on the training split of a ``SchemaSpec`` built here (every input a
 float feature, the target a category or a float), ``TargetEncoding``, and ``train_network``
-with ``cfg.train`` composed from the project's real ``configs/`` (``configs/train/default.yaml``
+with ``cfg.train`` composed from the project's real ``configs/`` (``configs/train.yaml``
 and its schema). ``LogisticRegression()`` / ``Ridge()`` with scikit-learn's defaults are fitted on
 the same training matrix; both are scored on the same test rows with the project's metrics.
 The table pulls the per-seed scores into a mean: one test row of iris is 4.3 accuracy points.
@@ -91,7 +91,7 @@ TABLES = {
 def composed():
     """The project's config as ``train`` composes it: its shipped defaults (plus overrides)."""
     with initialize_config_dir(str(config.CONFIG_DIR), version_base=config.HYDRA_VERSION_BASE):
-        return compose("config", overrides=[f"train.{o}" for o in overrides])
+        return compose("train", overrides=[f"train.{o}" for o in overrides])
 
 
 def one_split(frame: pd.DataFrame, spec, target: str, task, seed: int, train_cfg) -> dict:

@@ -23,12 +23,20 @@ COMMON_FILES = frozenset(
         "CODEOWNERS",
         "LICENSE",
         "Makefile",
+        "PRACTICES.md",
         "README.md",
+        "docs/recipes.md",
         "pyproject.toml",
         "schemas/sample.yaml",
         "configs/config.yaml",
+        "configs/train.yaml",
+        "configs/validate.yaml",
+        "configs/evaluate.yaml",
+        "configs/predict.yaml",
+        "configs/serve.yaml",
+        "configs/monitor.yaml",
+        "configs/rollback.yaml",
         "configs/data/sample.yaml",
-        "configs/evaluate/default.yaml",
         "configs/experiment/baseline.yaml",
         "configs/experiment/batch_sweep.yaml",
         "configs/experiment/lr_too_high.yaml",
@@ -38,12 +46,8 @@ COMMON_FILES = frozenset(
         "configs/model/linear.yaml",
         "configs/model/mlp.yaml",
         "configs/paths/default.yaml",
-        "configs/predict/default.yaml",
-        "configs/serve/default.yaml",
-        "configs/monitor/default.yaml",
         "configs/tracking/local.yaml",
         "configs/tracking/server.yaml",
-        "configs/train/default.yaml",
         "data/README.md",
         "data/raw/.gitkeep",
         "src/{pkg}/__init__.py",
@@ -103,6 +107,7 @@ COMMON_FILES = frozenset(
         "tests/test_column_names.py",
         "tests/test_config.py",
         "tests/test_data.py",
+        "tests/test_experiments.py",
         "tests/test_features.py",
         "tests/test_infer.py",
         "tests/test_serving.py",
@@ -147,6 +152,19 @@ def bake_project(output_dir: Path, **answers: str) -> Path:
     )
 
 
+def committed_bake(output_dir: Path, **answers: str) -> Path:
+    """:func:`bake_project`, then the bake committed to a new git repository, as a user starts:
+    runs then carry a real commit tag, and ``git status`` shows what a command wrote."""
+    project = bake_project(output_dir, **answers)
+    for command in (
+        ["git", "init", "--quiet"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bake"],
+    ):
+        assert run(command, project).returncode == 0
+    return project
+
+
 @pytest.fixture
 def bake(tmp_path: Path) -> Callable[..., Path]:
     """Bake into this test's ``tmp_path``."""
@@ -163,3 +181,11 @@ def run(
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
     )
+
+
+def worktree(project: Path) -> set[str]:
+    """What git sees in a bake besides its commit (new files, ignored or not; caches left out):
+    a run that writes nothing into the project leaves this unchanged."""
+    status = run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], project)
+    caches = ("__pycache__/", ".pytest_cache/", ".ruff_cache/")
+    return {line for line in status.stdout.splitlines() if not any(c in line for c in caches)}

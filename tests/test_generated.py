@@ -6,25 +6,22 @@ Dependencies are installed once, in the template's environment; each bake runs t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sysconfig
 import time
-import urllib.error
-import urllib.request
 import venv
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PYTHON, TEMPLATE, bake_project, run
+from conftest import PYTHON, TEMPLATE, bake_project, committed_bake, run, worktree
 
 TASKS = ["binary_classification", "multiclass_classification", "regression"]
+DEFAULT_TASK = "binary_classification"
 PRIMARY = {
     "binary_classification": "val/log_loss",
     "multiclass_classification": "val/log_loss",
@@ -35,33 +32,20 @@ PRIMARY = {
 @pytest.fixture(scope="module", params=TASKS)
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One bake per task, committed to git so runs carry a real commit tag."""
-    baked = bake_project(tmp_path_factory.mktemp(request.param), task=request.param)
-    for command in (
-        ["git", "init", "--quiet"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bake"],
-    ):
-        assert run(command, baked).returncode == 0
-    return baked
+    return committed_bake(tmp_path_factory.mktemp(request.param), task=request.param)
 
 
+# The default task's suite runs as `make test` in test_makefile.py, the quick start as typed.
+@pytest.mark.parametrize("project", [t for t in TASKS if t != DEFAULT_TASK], indirect=True)
 def test_generated_tests_pass(project: Path) -> None:
     """The bake's own test suite passes in the shared environment, on a fresh bake (no sample
     written, no store), and leaves the project as it found it: every output of a test goes to
     its temporary directory, never into the project (git sees nothing new, ignored or not)."""
-
-    def files() -> set[str]:
-        status = run(
-            ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], project
-        )
-        caches = ("__pycache__/", ".pytest_cache/", ".ruff_cache/")
-        return {line for line in status.stdout.splitlines() if not any(c in line for c in caches)}
-
-    before = files()  # other tests of this module may have run the pipeline here already
+    before = worktree(project)  # other tests of this module may have run the pipeline here
     done = run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
-    assert files() == before
+    assert worktree(project) == before
 
 
 def test_generated_code_is_lint_clean(project: Path) -> None:
@@ -107,6 +91,8 @@ def test_pipeline_records_a_finished_run_with_provenance(project: Path) -> None:
     assert not (project.parent / "mlflow.db").exists()
 
 
+# What the command line does with a typo or a failure does not depend on the task.
+@pytest.mark.parametrize("project", [DEFAULT_TASK], indirect=True)
 def test_typo_and_forced_failure_from_the_command_line(project: Path) -> None:
     """``train.sede=1`` is refused naming ``sede``; a missing data file leaves a FAILED run."""
     env = {"PYTHONPATH": str(project / "src")}
@@ -151,15 +137,17 @@ def champion_version(project: Path, name: str = "my_ml_project-sample") -> tuple
     return str(version), previous[0][0] if previous else None
 
 
-def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path) -> None:
+# Promotion and rollback from the command line; each task's own suite checks them per task.
+@pytest.mark.parametrize("project", [DEFAULT_TASK], indirect=True)
+def test_train_promote_refuse_and_rollback(project: Path) -> None:
     """Checks that a promotion is rolled back to the champion it replaced, and that a first
     champion refuses to roll back, on a registry lineage and experiment of this test's own in
     the shared bake, so what other tests trained there never decides which path runs.
 
     Issue 4's acceptance, as a new user: a deliberately weak linear model (one epoch at a tiny
     learning rate, baseline gate off) becomes the lineage's first champion; the MLP beats the
-    baseline and replaces that champion; `predict` scores the shipped new rows; `evaluate` works
-    by alias; a model forced below the baseline exits 3 and the champion does not move;
+    baseline and replaces that champion; a model forced below the baseline exits 3 and the
+    champion does not move;
     `rollback` steps the champion back to the weak model, and a second `rollback` refuses with
     exit 2, as that was the first champion."""
     module = "my_ml_project"
@@ -188,34 +176,11 @@ def test_train_serve_promote_rollback_and_monitor(project: Path, tmp_path: Path)
         mlp.stderr[-3000:],
     )
 
-    predicted = run([PYTHON, "-m", f"{module}.predict", *lineage], project, env=env)
-    assert predicted.returncode == 0, predicted.stderr[-3000:]
-    lines = (project / "data/predictions/new_batch.csv").read_text().splitlines()
-    assert lines[0].startswith("customer_id,prediction") and len(lines) == 501
-
-    evaluated = run(
-        [PYTHON, "-m", f"{module}.evaluate", "evaluate.model=champion", *lineage],
-        project,
-        env=env,
-    )
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    assert "champion on test" in evaluated.stdout
-
     forced_args = ["train.baseline_margin=1e9", *lineage]
     forced = run([PYTHON, "-m", f"{module}.train", *forced_args], project, env=env)
     assert forced.returncode == 3
     assert "check 'beats baseline' failed" in forced.stderr
     assert champion_version(project, name) == champion
-
-    clean = run([PYTHON, "-m", f"{module}.monitor", *lineage], project, env=env)
-    assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
-    assert "clean: no drift" in clean.stdout
-    drift_args = ["monitor.input=data/sample/drifted_batch.csv", f"paths.log_dir={tmp_path}"]
-    drifted = run([PYTHON, "-m", f"{module}.monitor", *drift_args, *lineage], project, env=env)
-    assert drifted.returncode == 4, drifted.stdout[-3000:] + drifted.stderr[-3000:]
-    assert "ALERT: drift in 3 feature(s): monthly_spend_usd, device, contract" in drifted.stdout
-    plots = {p.name for p in tmp_path.rglob("drift_*.png")}
-    assert plots == {f"drift_{f}.png" for f in ("monthly_spend_usd", "device", "contract")}
 
     rolled = run([PYTHON, "-m", f"{module}.rollback", *lineage], project, env=env)
     assert rolled.returncode == 0, rolled.stderr[-3000:]
@@ -389,72 +354,3 @@ def test_validate_and_infer_schema_from_the_command_line(tmp_path: Path) -> None
     again = run(infer, project, env=env)
     assert again.returncode == 2, "a draft must never overwrite a reviewed schema"
     assert "never overwrites" in again.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def test_make_serve_answers_one_row_two_rows_and_alike_rows(tmp_path: Path) -> None:
-    """Issue 10's acceptance: `make serve` (`mlflow models serve` on the champion, on loopback)
-    answers a request of one row, of two rows and of rows that are all alike (table-level checks
-    never apply to a request), and refuses a request that breaks the contract, by name."""
-    import pandas as pd
-
-    project, env = bake_with_sample(tmp_path)
-    module = "my_ml_project"
-    trained = run([PYTHON, "-m", f"{module}.train"], project, env=env)
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    port = free_port()
-    server = subprocess.Popen(
-        ["make", "serve", f"PYTHON={PYTHON}", f"ARGS=serve.port={port}"],
-        cwd=project,
-        env={**os.environ, **env, "MLFLOW_TRACKING_URI": ""},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # make, python and the server's workers: stopped together
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.5)
-        batch = pd.read_csv(project / "data/sample/new_batch.csv")
-        requests = {
-            "one row": batch.head(1),
-            "two rows": batch.head(2),
-            "alike rows": pd.concat([batch.head(1)] * 3, ignore_index=True),
-        }
-        for label, rows in requests.items():
-            status, answer = post(url, rows)
-            assert status == 200, (label, answer)
-            assert len(answer["predictions"]) == len(rows), label
-        status, answer = post(url, batch.head(2).drop(columns="contract"))
-        assert status >= 400 and "contract" in json.dumps(answer)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-
-
-def post(url: str, rows: object) -> tuple[int, dict]:
-    """POST ``rows`` (a DataFrame) to the server's /invocations; the status and the JSON answer."""
-    payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
-    request = urllib.request.Request(
-        f"{url}/invocations",
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from conftest import TEMPLATE, bake_project, run
+from conftest import TEMPLATE, committed_bake, run
 
 SHIFTED = "flipper/body ratio"
 
@@ -71,13 +71,7 @@ def test_own_table_end_to_end_with_config_edits_only(tmp_path: Path) -> None:
     batch with one column shifted so that some rows leave the training range is an alert
     naming exactly that column with the out-of-range rows counted (exit 4); the table the user
     brought is byte-identical at the end."""
-    project = bake_project(tmp_path / "bake")
-    for command in (
-        ["git", "init", "--quiet"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bake"],
-    ):
-        assert run(command, project).returncode == 0
+    project = committed_bake(tmp_path / "bake")
     python = installed(project, tmp_path / "venv")
     make = ["make", "--no-print-directory", f"PYTHON={python}"]
 

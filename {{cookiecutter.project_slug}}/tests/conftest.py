@@ -75,11 +75,14 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def compose_in(tracking_uri: str) -> Callable[..., DictConfig]:
-    """Compose ``config.yaml`` with overrides, writing outputs, checkpoints and runs under
-    ``directory``, runs in experiment ``name`` and models under registered name ``name``, on
-    the data config ``data`` (the bundled sample; empty: what ``configs/config.yaml`` selects)."""
+    """Compose ``stage``'s config (``configs/<stage>.yaml``) with overrides, writing outputs,
+    checkpoints and runs under ``directory``, runs in experiment ``name`` and models under
+    registered name ``name``, on the data config ``data`` (the bundled sample; empty: what
+    ``configs/config.yaml`` selects)."""
 
-    def _compose(directory: Path, name: str, *overrides: str, data: str = "sample") -> DictConfig:
+    def _compose(
+        directory: Path, name: str, *overrides: str, data: str = "sample", stage: str = "train"
+    ) -> DictConfig:
         base = [
             *([f"data={data}"] if data else []),  # the sample, whatever the project is set to
             f"paths.output_dir={directory / 'output'}",
@@ -87,15 +90,16 @@ def compose_in(tracking_uri: str) -> Callable[..., DictConfig]:
             f"tracking.uri={tracking_uri}",
             f"tracking.experiment={name}",
             f"tracking.model_name={name}",
+        ]
+        if stage == "train":
             # short training: 5 epochs of the 280 training rows of a 400-row sample (batch 32,
             # picked from the row count: 9 batches an epoch); tests about training set their own
-            "train.steps=45",
-        ]
+            base.append("train.steps=45")
         per_test = [o for o in [*base, *overrides] if o.split("=", 1)[0] in PER_TEST_KEYS]
         shared = tuple(o for o in [*base, *overrides] if o not in per_test)
         from omegaconf import OmegaConf
 
-        cfg = copy.deepcopy(_composed(shared))
+        cfg = copy.deepcopy(_composed(stage, shared))
         for override in per_test:
             key, value = override.split("=", 1)
             OmegaConf.update(cfg, key, value)
@@ -122,20 +126,21 @@ PER_TEST_KEYS = frozenset(
 
 
 @functools.cache
-def _composed(overrides: tuple[str, ...]) -> DictConfig:
+def _composed(stage: str, overrides: tuple[str, ...]) -> DictConfig:
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
-        return compose("config", overrides=list(overrides))
+        return compose(stage, overrides=list(overrides))
 
 
 @pytest.fixture
 def compose_cfg(
     tmp_path: Path, compose_in: Callable[..., DictConfig], request: pytest.FixtureRequest
 ) -> Callable[..., DictConfig]:
-    """Compose like the CLI does, with a fresh experiment and registered model per test."""
+    """Compose like the CLI does (``stage=``: whose config; ``train`` unless said), with a fresh
+    experiment and registered model per test."""
     name = "test-" + "".join(c if c.isalnum() else "-" for c in request.node.name)
-    return lambda *overrides: compose_in(tmp_path, name, *overrides)
+    return lambda *overrides, stage="train": compose_in(tmp_path, name, *overrides, stage=stage)
 
 
 @pytest.fixture(scope="session")
@@ -143,8 +148,9 @@ def champion(
     tmp_path_factory: pytest.TempPathFactory, compose_in: Callable[..., DictConfig]
 ) -> tuple[Callable[..., DictConfig], dict[str, float]]:
     """Train one linear model for the session, registered as ``champion`` of ``CHAMPION_NAME``:
-    ``(compose, metrics)``, where ``compose(*overrides)`` gives configs for the same data,
-    store and registered model (``predict``, ``evaluate``, ``monitor`` tests use it)."""
+    ``(compose, metrics)``, where ``compose(*overrides, stage=...)`` gives a stage's config for
+    the same data, store and registered model (``predict``, ``evaluate``, ``monitor`` tests
+    use it)."""
     from {{ cookiecutter.package_name }}.data.sample import (
         write_sample,
     )
@@ -155,8 +161,8 @@ def champion(
     directory = tmp_path_factory.mktemp("champion")
     data = write_sample(directory / "train.csv", SMALL_ROWS, 0, DEFAULT_TASK)
 
-    def _compose(*overrides: str) -> DictConfig:
-        return compose_in(directory, CHAMPION_NAME, f"data.path={data}", *overrides)
+    def _compose(*overrides: str, stage: str = "train") -> DictConfig:
+        return compose_in(directory, CHAMPION_NAME, f"data.path={data}", *overrides, stage=stage)
 
     return _compose, train(_compose())
 

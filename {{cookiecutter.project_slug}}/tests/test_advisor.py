@@ -166,7 +166,7 @@ def sample_tensors() -> tuple[Tensors, Tensors, TargetEncoding]:
 def shipped(model: str) -> DictConfig:
     """The shipped config with ``model=<model>`` (``configs/``), composed once."""
     with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
-        return compose("config", overrides=[f"model={model}"])
+        return compose("train", overrides=[f"model={model}"])
 
 
 def real_run(model: str, lr: float | None) -> tuple[DictConfig, History | TrainingDivergedError]:

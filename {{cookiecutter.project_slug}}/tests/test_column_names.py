@@ -89,7 +89,7 @@ def awkward(compose_cfg: Callable[..., DictConfig], tmp_path: Path) -> Callable[
         f"data.target='{TARGET}'",
         f"data.slices=[{slices}]",
     ]
-    return lambda *overrides: compose_cfg(*data, *overrides)
+    return lambda *overrides, stage="train": compose_cfg(*data, *overrides, stage=stage)
 
 
 def test_every_stage_takes_any_column_name(
@@ -113,16 +113,18 @@ def test_every_stage_takes_any_column_name(
     batch = tmp_path / "batch.csv"
     table(200, 1).drop(columns=TARGET).to_csv(batch, index=False)
     output = tmp_path / "predictions.parquet"
-    predict(awkward(f"predict.input={batch}", f"predict.output={output}"))
+    predict(awkward(f"predict.input={batch}", f"predict.output={output}", stage="predict"))
     assert len(pd.read_parquet(output)) == 200
-    assert evaluate(cfg)
+    assert evaluate(awkward(stage="evaluate"))
 
     shifted = tmp_path / "shifted.csv"
     drifted = table(300, 2, shift=3.0).drop(columns=TARGET)
     drifted[".hidden"] *= 4.0
     drifted.to_csv(shifted, index=False)
     out = tmp_path / "monitor"
-    report = monitor(awkward(f"monitor.input={shifted}", f"paths.output_dir={out}"))
+    report = monitor(
+        awkward(f"monitor.input={shifted}", f"paths.output_dir={out}", stage="monitor")
+    )
     assert {"a/b", ".hidden"} <= set(report.drift.drifted_features)
     plots = sorted(p.name for p in out.glob("*.png"))
     assert len(plots) == len(report.drift.drifted_features)

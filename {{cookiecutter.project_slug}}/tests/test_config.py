@@ -15,8 +15,11 @@ from omegaconf.errors import ValidationError
 from {{ cookiecutter.package_name }}.config import (
     CONFIG_DIR,
     HYDRA_VERSION_BASE,
-    SCHEMAS,
+    STAGES,
     Task,
+)
+from {{ cookiecutter.package_name }}.config import (
+    GROUPS as SCHEMA_GROUPS,
 )
 from {{ cookiecutter.package_name }}.data.sample import (
     SAMPLE_DIR,
@@ -39,9 +42,41 @@ OPTIONS = [
 
 
 def test_every_schema_group_has_a_config_directory() -> None:
-    """Each schema in config.py is used by a config group, and each group is present."""
-    assert set(SCHEMAS) <= set(GROUPS)
-    assert {"data", "model", "train", "tracking", "paths", "experiment"} <= set(GROUPS)
+    """Each group schema in config.py is used by a config group, and each group is present."""
+    assert set(SCHEMA_GROUPS) <= set(GROUPS)
+    assert {"data", "model", "tracking", "paths", "experiment"} <= set(GROUPS)
+
+
+SHARED = {"data", "tracking", "paths"}
+STAGE_KEYS = {
+    "train": SHARED | {"model", "train"},
+    "validate": SHARED,
+    "evaluate": SHARED | {"evaluate"},
+    "predict": SHARED | {"predict"},
+    "serve": SHARED | {"serve"},
+    "monitor": SHARED | {"monitor"},
+    "rollback": SHARED,
+}
+
+
+def test_each_stage_config_holds_what_it_uses_and_no_more() -> None:
+    """Every stage has its own file, ``configs/<stage>.yaml``, with the shared selection and its
+    own settings only: a training run records no predict or monitor settings as params, and
+    a stage's schema refuses another stage's keys."""
+    stages = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "config")
+    assert stages == sorted(STAGE_KEYS)
+    assert {f"{name}_schema" for name in STAGES} >= {
+        line.strip().removeprefix("- ")
+        for stage in stages
+        for line in (CONFIG_DIR / f"{stage}.yaml").read_text(encoding="utf-8").splitlines()
+        if line.strip().endswith("_schema")
+    }
+    with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
+        for stage in stages:
+            cfg = compose(stage, overrides=["data=sample"])
+            assert set(cfg) == STAGE_KEYS[stage], stage
+        with pytest.raises(ConfigCompositionException, match="predict"):
+            compose("train", overrides=["data=sample", "predict.model=champion"])
 
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
@@ -118,7 +153,7 @@ def test_each_data_config_has_its_own_registered_model(
     """The registered model is named after the data config, so a new table starts its own
     lineage instead of competing with the sample's champion."""
     with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
-        cfg = compose("config", overrides=["data=sample", "data.name=wine"])
+        cfg = compose("validate", overrides=["data=sample", "data.name=wine"])
     assert cfg.tracking.model_name.endswith("-wine")
 
 
@@ -131,7 +166,7 @@ def test_use_data_selects_a_data_config_and_refuses_a_broken_one(tmp_path: Path)
     selected = DATA_ENTRY.search((configs / "config.yaml").read_text()).group(2)
     assert use_data("other", configs) == selected  # the sample, or the project's own data
     with initialize_config_dir(str(configs), version_base=HYDRA_VERSION_BASE):
-        assert compose("config").data.name == "other"
+        assert compose("validate").data.name == "other"
     selected = (configs / "config.yaml").read_text(encoding="utf-8")
     with pytest.raises(PipelineError, match="no such data config") as unknown:
         use_data("nope", configs)

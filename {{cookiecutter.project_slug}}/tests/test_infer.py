@@ -242,7 +242,7 @@ def test_cli_drafts_both_files_which_compose_and_use_data_accepts(
     assert 'path: "${paths.root}/data/raw/Wine Data.csv"' in config.read_text(encoding="utf-8")
 
     with initialize_config_dir(str(project / "configs"), version_base=HYDRA_VERSION_BASE):
-        cfg = compose("config", overrides=["data=wine_data"])
+        cfg = compose("validate", overrides=["data=wine_data"])
     assert (cfg.data.name, cfg.data.target, cfg.data.path) == ("wine_data", target, str(data))
     assert (cfg.data.task, list(cfg.data.slices)) == (Task.multiclass_classification, [style])
     assert cfg.data.new_rows is None

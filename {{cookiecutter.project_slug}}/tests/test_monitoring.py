@@ -329,10 +329,12 @@ def test_monitor_on_the_clean_and_the_drifted_batch(champion: tuple, tmp_path: P
     compose, _ = champion
     task = compose().data.task
     clean = write_sample(tmp_path / "clean.csv", 500, 1, task, labelled=False)
-    report = monitor(compose(f"monitor.input={clean}"))
+    report = monitor(compose(f"monitor.input={clean}", stage="monitor"))
     assert not report.alert, report.alerts
     shifted = write_sample(tmp_path / "drifted.csv", 500, 2, task, labelled=False, drifted=True)
-    cfg = compose(f"monitor.input={shifted}", f"paths.output_dir={tmp_path / 'out'}")
+    cfg = compose(
+        f"monitor.input={shifted}", f"paths.output_dir={tmp_path / 'out'}", stage="monitor"
+    )
     report = monitor(cfg)
     assert report.alert and report.violations == [] and report.schema_changes == []
     drifted = report.drift.drifted_features
@@ -367,7 +369,7 @@ def test_rows_that_break_the_contract_are_findings_not_a_refusal(
     frame["monthly_spend_usd"] *= 1.8
     broken = tmp_path / "broken.csv"
     frame.drop(columns="tenure_months").to_csv(broken, index=False)
-    report = monitor(compose(f"monitor.input={broken}"))
+    report = monitor(compose(f"monitor.input={broken}", stage="monitor"))
     (violation,) = report.violations
     assert (violation.column, violation.rows, violation.examples) == ("age_years", 6, ["150.0"])
     assert "in_range" in violation.check
@@ -404,7 +406,7 @@ def test_exit_codes_are_as_documented(
         ("null", "champion", EXIT_BAD_INPUT),
         (clean, "no-such-alias", EXIT_BAD_INPUT),
     ):
-        cfg = compose(f"monitor.reference={reference}")
+        cfg = compose(f"monitor.reference={reference}", stage="monitor")
         cfg.monitor.input = None if path == "null" else str(path)
         with pytest.raises(SystemExit) as exited:
             main.__wrapped__(cfg)
@@ -419,7 +421,11 @@ def test_exit_codes_are_as_documented(
 def test_a_reference_that_does_not_exist_is_a_clear_error(champion: tuple, tmp_path: Path) -> None:
     compose, _ = champion
     batch = write_sample(tmp_path / "b.csv", 100, 1, compose().data.task, labelled=False)
-    cfg = compose("monitor.reference=0123456789abcdef0123456789abcdef", f"monitor.input={batch}")
+    cfg = compose(
+        "monitor.reference=0123456789abcdef0123456789abcdef",
+        f"monitor.input={batch}",
+        stage="monitor",
+    )
     with pytest.raises(PipelineError, match="0123456789abcdef0123456789abcdef") as caught:
         monitor(cfg)
     assert caught.value.check == "model exists"

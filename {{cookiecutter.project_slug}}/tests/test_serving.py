@@ -101,7 +101,7 @@ def test_the_logged_model_takes_raw_rows_like_predict(champion: tuple, tmp_path:
     compose, _ = champion
     batch = new_batch(compose(), tmp_path / "batch.csv")
     output = tmp_path / "predictions.csv"
-    cfg = compose(f"predict.input={batch}", f"predict.output={output}")
+    cfg = compose(f"predict.input={batch}", f"predict.output={output}", stage="predict")
     assert predict(cfg) == output
     written = pd.read_csv(output)
     model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")
@@ -130,7 +130,7 @@ def test_predict_refuses_rows_that_break_the_contract(champion: tuple, tmp_path:
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
     output = tmp_path / "predictions.csv"
-    cfg = compose(f"predict.input={bad}", f"predict.output={output}")
+    cfg = compose(f"predict.input={bad}", f"predict.output={output}", stage="predict")
     with pytest.raises(DataValidationError) as caught:
         predict(cfg)
     assert {p.column for p in caught.value.report.failures} == {"region", "age_years"}
@@ -146,7 +146,9 @@ def test_predict_refuses_an_output_it_cannot_write(champion: tuple, tmp_path: Pa
     """An unsupported output extension fails before any work, naming the file."""
     compose, _ = champion
     batch = new_batch(compose(), tmp_path / "batch.csv")
-    cfg = compose(f"predict.input={batch}", f"predict.output={tmp_path / 'out.txt'}")
+    cfg = compose(
+        f"predict.input={batch}", f"predict.output={tmp_path / 'out.txt'}", stage="predict"
+    )
     with pytest.raises(DataError, match=r"out\.txt"):
         predict(cfg)
     assert last_run(cfg, "predict").info.status == "FAILED"
@@ -157,7 +159,9 @@ def test_a_missing_predict_input_names_predict_input(champion: tuple, tmp_path: 
     setting to fix, and nothing is loaded or written."""
     compose, _ = champion
     output = tmp_path / "scored.csv"
-    cfg = compose(f"predict.input={tmp_path / 'absent.csv'}", f"predict.output={output}")
+    cfg = compose(
+        f"predict.input={tmp_path / 'absent.csv'}", f"predict.output={output}", stage="predict"
+    )
     with pytest.raises(DataError) as caught:
         predict(cfg)
     assert str(caught.value).endswith("no such file; fix predict.input")
@@ -200,7 +204,7 @@ def test_a_failed_write_is_one_line_and_leaves_nothing_behind(
         output.mkdir()
     else:
         output = output / "scored.csv"  # its parent is the existing file
-    cfg = compose(f"predict.input={batch}", f"predict.output={output}")
+    cfg = compose(f"predict.input={batch}", f"predict.output={output}", stage="predict")
     with pytest.raises(SystemExit) as exited:
         predict_main.__wrapped__(cfg)
     assert exited.value.code == 2
@@ -226,7 +230,7 @@ def test_a_request_of_one_row_is_answered(champion: tuple, tmp_path: Path, rows:
     request = tmp_path / "request.csv"
     frame.to_csv(request, index=False)
     output = tmp_path / "scored.csv"
-    predict(compose(f"predict.input={request}", f"predict.output={output}"))
+    predict(compose(f"predict.input={request}", f"predict.output={output}", stage="predict"))
     assert len(pd.read_csv(output)) == len(frame)
     model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")
     assert len(model.predict(pd.read_csv(request))) == len(frame)
@@ -241,7 +245,9 @@ def test_a_reference_run_without_a_model_says_so(champion: tuple, tmp_path: Path
         pass
     batch = new_batch(compose(), tmp_path / "batch.csv")
     with pytest.raises(PipelineError) as caught:
-        monitor(compose(f"monitor.reference={run.run_id}", f"monitor.input={batch}"))
+        monitor(
+            compose(f"monitor.reference={run.run_id}", f"monitor.input={batch}", stage="monitor")
+        )
     assert f"run {run.run_id} (stage validate) logged no model" in str(caught.value)
 
 
@@ -265,7 +271,7 @@ def test_evaluate_by_alias_reproduces_the_test_metrics(champion: tuple) -> None:
     """``evaluate`` on the champion re-splits the data as training did: its test metrics are
     the training run's, recorded as a separate run linked to it, with slices (M6)."""
     compose, trained = champion
-    cfg = compose()
+    cfg = compose(stage="evaluate")
     metrics = evaluate(cfg)
     assert metrics == pytest.approx({k: v for k, v in trained.items() if k.startswith("test/")})
     run = last_run(cfg, "evaluate")
@@ -282,7 +288,7 @@ def test_evaluate_by_alias_reproduces_the_test_metrics(champion: tuple) -> None:
 def test_evaluate_an_unknown_model_fails_clearly(champion: tuple) -> None:
     """An alias that does not exist names the model URI; the evaluate run is FAILED."""
     compose, _ = champion
-    cfg = compose("evaluate.model=nonexistent")
+    cfg = compose("evaluate.model=nonexistent", stage="evaluate")
     with pytest.raises(PipelineError, match=f"models:/{NAME}@nonexistent"):
         evaluate(cfg)
     assert last_run(cfg, "evaluate").info.status == "FAILED"
@@ -306,7 +312,7 @@ def test_a_model_below_baseline_leaves_the_champion_alone(champion: tuple) -> No
 def test_rollback_with_no_champion_fails_the_run(champion: tuple) -> None:
     """``make rollback`` on an empty registry: a clear error and a FAILED rollback run."""
     compose, _ = champion
-    cfg = compose("tracking.model_name=never-trained")
+    cfg = compose("tracking.model_name=never-trained", stage="rollback")
     with pytest.raises(PipelineError, match="no champion"):
         rollback_stage(cfg)
     assert last_run(cfg, "rollback").info.status == "FAILED"
@@ -321,7 +327,7 @@ def test_mlflow_models_predict_gives_the_same_predictions(
     compose, _ = champion
     batch = new_batch(compose(), tmp_path / "batch.csv")
     ours = tmp_path / "ours.csv"
-    predict(compose(f"predict.input={batch}", f"predict.output={ours}"))
+    predict(compose(f"predict.input={batch}", f"predict.output={ours}", stage="predict"))
     served = pd.DataFrame(served_predictions(batch, tmp_path / "theirs.json"))
     written = pd.read_csv(ours)
     numbers = [c for c in served.columns if c != "prediction"] or ["prediction"]

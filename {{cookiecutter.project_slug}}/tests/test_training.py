@@ -143,12 +143,12 @@ def test_the_schedule_is_sized_in_steps(
 
 
 def test_default_schedule_fits_a_150_row_table_like_scikit_learn() -> None:
-    """Issue 9: with the default train config (``configs/train/default.yaml``), the linear model
+    """Issue 9: with the default train config (``configs/train.yaml``), the linear model
     on iris (105 training rows) comes within 2 accuracy points of scikit-learn's
     ``LogisticRegression()`` on the same split, features and test rows. The old defaults
     (batch 256, 30 epochs: 30 optimizer steps) reached 0.78 against 0.96 here."""
     with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
-        cfg = compose("config").train  # the shipped defaults, no test overrides
+        cfg = compose("train").train  # the shipped defaults, no test overrides
     frame = load_iris(as_frame=True).frame  # bundled with scikit-learn: no download
     columns = {name: ColumnSpec(description=name) for name in frame.columns[:-1]}
     columns["target"] = ColumnSpec("species", kind=Kind.category, role=Role.target)

@@ -246,38 +246,66 @@ class MonitorConfig:
 
 
 @dataclass
-class Config:
-    """The root: one field per group, so an unknown top-level key also fails loudly."""
+class StageConfig:
+    """What every stage reads (``configs/config.yaml``): the data, where runs are written down,
+    where files go. A stage with settings of its own extends it with one field, so each stage's
+    root config holds what it uses and no more, and an unknown top-level key fails loudly."""
 
     data: DataConfig = MISSING
-    model: ModelConfig = MISSING
-    train: TrainConfig = MISSING
     tracking: TrackingConfig = MISSING
     paths: PathsConfig = MISSING
+
+
+@dataclass
+class TrainStage(StageConfig):
+    model: ModelConfig = MISSING
+    train: TrainConfig = MISSING
+
+
+@dataclass
+class EvaluateStage(StageConfig):
     evaluate: EvaluateConfig = MISSING
+
+
+@dataclass
+class PredictStage(StageConfig):
     predict: PredictConfig = MISSING
+
+
+@dataclass
+class ServeStage(StageConfig):
     serve: ServeConfig = MISSING
+
+
+@dataclass
+class MonitorStage(StageConfig):
     monitor: MonitorConfig = MISSING
 
 
-SCHEMAS = {
+# The root schema of each stage's config file (``configs/<stage>.yaml`` lists it first).
+STAGES = {
+    "stage": StageConfig,
+    "train": TrainStage,
+    "evaluate": EvaluateStage,
+    "predict": PredictStage,
+    "serve": ServeStage,
+    "monitor": MonitorStage,
+}
+# The schema of each group with options of its own (``configs/<group>/*.yaml`` extend it).
+GROUPS = {
     "data": DataConfig,
     "model": ModelConfig,
-    "train": TrainConfig,
     "tracking": TrackingConfig,
     "paths": PathsConfig,
-    "evaluate": EvaluateConfig,
-    "predict": PredictConfig,
-    "serve": ServeConfig,
-    "monitor": MonitorConfig,
 }
 
 
 def register_configs() -> None:
     """Register every schema; group YAML files extend ``schema`` in their defaults list."""
     store = ConfigStore.instance()
-    store.store(name="schema", node=Config)
-    for group, schema in SCHEMAS.items():
+    for stage, root in STAGES.items():
+        store.store(name=f"{stage}_schema", node=root)
+    for group, schema in GROUPS.items():
         store.store(group=group, name="schema", node=schema)
     store.store(group="model", name="mlp_schema", node=MLPConfig)
     OmegaConf.register_new_resolver("project_root", lambda: str(project_root()), replace=True)

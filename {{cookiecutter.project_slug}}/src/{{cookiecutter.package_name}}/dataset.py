@@ -29,7 +29,7 @@ def write_samples(rows: int, seed: int, batch_rows: int) -> list[Path]:
     from .data.sample import SAMPLE_DIR, refuse_foreign, write_sample
 
     with initialize_config_dir(str(CONFIG_DIR), version_base=HYDRA_VERSION_BASE):
-        task = compose("config", overrides=["data=sample"]).data.task
+        task = compose("validate", overrides=["data=sample"]).data.task
     directory = project_root() / SAMPLE_DIR
     files = {  # name: (rows, seed, labelled, drifted)
         "sample.csv": (rows, seed, True, False),

@@ -46,7 +46,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="evaluate")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: print the metrics; a missing model or bad data exits 2."""

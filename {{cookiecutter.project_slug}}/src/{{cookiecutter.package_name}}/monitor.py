@@ -4,7 +4,7 @@ P4, F4, ML Test Score Mo2. The batch is compared with the training profile of a 
 (``monitor.reference``, the champion of this data's lineage by default) and reported whole: a
 monitor is never blinded by the data it monitors. Rows that break the model's contract are
 findings (column, check, rows, examples), not a refusal; drift is checked on every feature the
-batch has (``monitoring.drift``, thresholds in ``configs/monitor/``); new, missing or retyped
+batch has (``monitoring.drift``, thresholds in ``configs/monitor.yaml``); new, missing or retyped
 columns since training are named (F4). It writes ``monitor.json`` and the console report next to
 the run log, a PNG per drifted feature, and records a ``monitor`` MLflow run linked to the
 reference run, with metrics per feature.
@@ -21,7 +21,6 @@ Exit codes (for cron or CI):
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,14 +42,13 @@ def monitor(cfg: DictConfig) -> MonitorReport:
     Raises :class:`~.errors.PipelineError` only when nothing can be checked (the run is then
     FAILED). Findings are not failures: the run finishes and the report says what it found.
     """
-    from .data.io import atomic_write, required_input, write_text
+    from .data.io import required_input
     from .data.load import Source, inspect_table
     from .data.validation import STRUCTURE
-    from .evaluation.plots import distribution_shift
     from .monitoring.drift import detect_drift
-    from .monitoring.report import MonitorReport, render, to_json
+    from .monitoring.report import MonitorReport, record
     from .serving.predictor import open_model
-    from .tracking.runs import file_name, tracked_run
+    from .tracking.runs import tracked_run
 
     settings = cfg.monitor
     output = Path(cfg.paths.output_dir)
@@ -71,40 +69,12 @@ def monitor(cfg: DictConfig) -> MonitorReport:
             new_columns=[str(c) for c in frame.columns if c not in spec.columns],
             strict=spec.strict,
         )
-        text, summary = to_json(report), render(report)
-        write_text(output / "monitor.json", text)
-        write_text(output / "monitor.txt", summary)
-        run.log_text(text, "monitor/monitor.json")
-        run.log_text(summary, "monitor/monitor.txt")
-        for name in report.drift.drifted_features:
-            shares = report.drift.distributions[name]
-            figure = distribution_shift(name, shares.labels, shares.reference, shares.current)
-            plot = output / f"drift_{file_name(name)}.png"
-            atomic_write(plot, partial(figure.savefig, dpi=100, format="png"))
-            run.log_figure(figure, f"monitor/drift_{file_name(name)}.png")
-        violated = {p.column for p in report.violations if p.column}
-        run.log_metrics(
-            {f"drift/{c.feature}/{c.effect_name}": c.effect for c in report.drift.checks}
-            | {f"violations/{p.column or 'table'}/rows": p.rows for p in report.violations}
-            | {
-                "drift/features_drifted": len(report.drift.drifted_features),
-                "monitor/rows": len(frame),
-                "monitor/columns_violated": len(violated),
-            }
-        )
-        run.set_tags(
-            {
-                "monitor.verdict": "alert" if report.alert else "clean",
-                "monitor.alerts": " | ".join(report.alerts)[:5000],
-                "drift.verdict": "drift" if report.drift.drifted else "clean",
-                "drift.features": ",".join(report.drift.drifted_features),
-            }
-        )
+        summary = record(report, run, output, rows=len(frame))
     print(summary, end="")
     return report
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="monitor")
 @one_line_errors
 def main(cfg: DictConfig) -> int:
     """Hydra entry point: exit 0 (nothing to report), 4 (findings) or 2 (nothing checked)."""

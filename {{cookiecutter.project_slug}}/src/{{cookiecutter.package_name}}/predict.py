@@ -55,7 +55,7 @@ def predict(cfg: DictConfig) -> Path:
     return output
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="predict")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: exit 2 with the problems listed when the input breaks the contract."""

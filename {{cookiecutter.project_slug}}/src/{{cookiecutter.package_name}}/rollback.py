@@ -26,7 +26,7 @@ def rollback(cfg: DictConfig) -> tuple[str, str]:
     return demoted, restored
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="rollback")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: exit 2 when there is nothing to roll back to."""

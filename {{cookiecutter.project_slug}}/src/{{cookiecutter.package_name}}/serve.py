@@ -45,7 +45,7 @@ def serve_command(cfg: DictConfig) -> tuple[str, list[str], dict[str, str]]:
     return uri, command, {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking}
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="serve")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: replace this process with the MLflow server."""

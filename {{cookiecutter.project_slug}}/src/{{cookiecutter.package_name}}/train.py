@@ -43,7 +43,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="train")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: run :func:`train` and print its metrics."""

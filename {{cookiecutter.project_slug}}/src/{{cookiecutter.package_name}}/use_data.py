@@ -42,7 +42,7 @@ def use_data(name: str, config_dir: Path = CONFIG_DIR) -> str:
         )
     try:
         with initialize_config_dir(str(config_dir), version_base=HYDRA_VERSION_BASE):
-            cfg = compose("config", overrides=[f"data={name}"])
+            cfg = compose("validate", overrides=[f"data={name}"])
             data = cfg.data
             path, schema, target, task = data.path, data.schema, data.target, data.task
     except (HydraException, OmegaConfBaseException) as err:

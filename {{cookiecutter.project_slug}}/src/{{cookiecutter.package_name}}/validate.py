@@ -47,7 +47,7 @@ def validate(cfg: DictConfig) -> str:
     return report.render()
 
 
-@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="config")
+@hydra.main(version_base=HYDRA_VERSION_BASE, config_path=str(CONFIG_DIR), config_name="validate")
 @one_line_errors
 def main(cfg: DictConfig) -> None:
     """Hydra entry point: print the report; exit 2 when the data breaks its contract."""

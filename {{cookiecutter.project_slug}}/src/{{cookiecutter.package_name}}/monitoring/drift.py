@@ -1,7 +1,7 @@
 """Drift of a new batch against the reference profile: a test and an effect size per check.
 
 For every feature, each check pairs a test (is the change real?) with an effect size in units a
-person can act on and a threshold from ``configs/monitor/`` named like the effect (is it big
+person can act on and a threshold from ``configs/monitor.yaml`` named like the effect (is it big
 enough to matter?):
 
 * distribution of a number: ``wasserstein_sd``, how far values moved on average, in training
@@ -253,13 +253,13 @@ def _missing_check(
     )
 
 
-def _excess_share_check(
-    name: str, check: str, effect_name: str, hits: int, rows: int, tolerated: float, detail: str
-) -> Check:
-    """The share of ``hits`` and the binomial test that it exceeds ``tolerated``."""
-    share = hits / rows if rows else 0.0
-    p = stats.binomtest(hits, rows, tolerated, alternative="greater").pvalue if rows else 1.0
-    return Check(name, check, effect_name, share, tolerated, float(p), detail=detail)
+def excess_share(hits: int, rows: int, tolerated: float) -> tuple[float, float, float]:
+    """A share check's effect, threshold and p-value: the share of ``hits`` in ``rows``, the
+    ``tolerated`` share, and the binomial test that the share exceeds it."""
+    if not rows:
+        return 0.0, tolerated, 1.0
+    p = stats.binomtest(hits, rows, tolerated, alternative="greater").pvalue
+    return hits / rows, tolerated, float(p)
 
 
 def expected_outside(profile: NumericProfile) -> float:
@@ -322,14 +322,12 @@ def numeric_checks(
         _missing_check(
             name, profile.missing, profile.rows, len(values) - len(present), len(values), t
         ),
-        _excess_share_check(
+        Check(
             name,
             "out of training range",
             "out_of_range_share",
-            outside,
-            len(present),
-            t.out_of_range_share + expected_outside(profile),
-            f"{outside} of {len(present)} rows outside the training range "
+            *excess_share(outside, len(present), t.out_of_range_share + expected_outside(profile)),
+            detail=f"{outside} of {len(present)} rows outside the training range "
             f"[{profile.min:g}, {profile.max:g}]",
         ),
     ]
@@ -367,14 +365,12 @@ def categorical_checks(
             detail=detail,
         ),
         _missing_check(name, profile.missing, profile.rows, missing, len(values), t),
-        _excess_share_check(
+        Check(
             name,
             "new categories",
             "new_category_share",
-            unseen,
-            int(current.sum()),
-            t.new_category_share,
-            f"never seen in training: {new[:10]}" if new else "",
+            *excess_share(unseen, int(current.sum()), t.new_category_share),
+            detail=f"never seen in training: {new[:10]}" if new else "",
         ),
     ]
     return checks, Distribution(order, _shares(reference).tolist(), _shares(current).tolist())

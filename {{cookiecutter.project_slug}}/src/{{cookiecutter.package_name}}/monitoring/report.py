@@ -11,10 +11,16 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..data.io import atomic_write, write_text
 from ..data.validation import Problem
 from .drift import DriftReport
+
+if TYPE_CHECKING:
+    from ..tracking.runs import RunRecorder
 
 
 @dataclass
@@ -126,3 +132,40 @@ def render(report: MonitorReport) -> str:
     if drift.absent:
         verdict += f"\nnot checked, absent from the batch: {', '.join(drift.absent)}"
     return "\n".join(lines) + "\n" + buffer.getvalue() + verdict + "\n"
+
+
+def record(report: MonitorReport, run: RunRecorder, output: Path, rows: int) -> str:
+    """Write the report (JSON, text, one plot per drifted feature) into ``output`` and onto
+    ``run`` with its numbers as metrics and its verdicts as tags; return the text report."""
+    from ..evaluation.plots import distribution_shift
+    from ..tracking.runs import file_name
+
+    text, summary = to_json(report), render(report)
+    for name, content in (("monitor.json", text), ("monitor.txt", summary)):
+        write_text(output / name, content)
+        run.log_text(content, f"monitor/{name}")
+    for name in report.drift.drifted_features:
+        shares = report.drift.distributions[name]
+        figure = distribution_shift(name, shares.labels, shares.reference, shares.current)
+        plot = f"drift_{file_name(name)}.png"
+        atomic_write(output / plot, partial(figure.savefig, dpi=100, format="png"))
+        run.log_figure(figure, f"monitor/{plot}")
+    violated = {p.column for p in report.violations if p.column}
+    run.log_metrics(
+        {f"drift/{c.feature}/{c.effect_name}": c.effect for c in report.drift.checks}
+        | {f"violations/{p.column or 'table'}/rows": p.rows for p in report.violations}
+        | {
+            "drift/features_drifted": len(report.drift.drifted_features),
+            "monitor/rows": rows,
+            "monitor/columns_violated": len(violated),
+        }
+    )
+    run.set_tags(
+        {
+            "monitor.verdict": "alert" if report.alert else "clean",
+            "monitor.alerts": " | ".join(report.alerts)[:5000],
+            "drift.verdict": "drift" if report.drift.drifted else "clean",
+            "drift.features": ",".join(report.drift.drifted_features),
+        }
+    )
+    return summary

@@ -45,9 +45,9 @@ MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
 UNSAFE_KEY = re.compile(r"[^\w.\- :/]+")  # MLflow accepts word characters and . - space : /
 UNSAFE_FILE = re.compile(r"[^\w.\-]+")  # what a file or artifact name keeps of a column name
-# Groups that say where things go or belong to other stages, not what training computes: left
-# out of the config hash so the same experiment hashes the same on every machine.
-UNHASHED_GROUPS = ("paths", "tracking", "evaluate", "predict", "monitor")
+# What a training run computes from; paths and tracking say where, not what, so the same
+# experiment hashes the same on every machine.
+HASHED_GROUPS = ("data", "model", "train")
 # Says how to run, not what: not hashed (a resumed run keeps its checkpoint) and not a param.
 RESUME_KEY = "resume"
 
@@ -87,10 +87,10 @@ def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def config_hash(cfg: DictConfig) -> str:
-    """A short hash of what the run computes (the resolved config minus paths and tracking)."""
+    """A short hash of what the run computes: its data, model and training settings."""
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert isinstance(resolved, dict)
-    hashed = {key: value for key, value in resolved.items() if key not in UNHASHED_GROUPS}
+    hashed = {key: value for key, value in resolved.items() if key in HASHED_GROUPS}
     if isinstance(hashed.get("train"), dict):
         hashed["train"] = {k: v for k, v in hashed["train"].items() if k != RESUME_KEY}
     text = OmegaConf.to_yaml(OmegaConf.create(hashed), sort_keys=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .loop import History
+    from .checkpoint import History
 
 DIVERGED_RATIO = 1.1  # a loss this much above its start, beyond the noise, has diverged
 NOISE_SIGMAS = 3.0  # a change smaller than this many noise units is noise
@@ -84,6 +84,30 @@ def advise_run(history: History, lr: float) -> Advice:
     )
 
 
+@dataclass(frozen=True)
+class Curve:
+    """What the verdicts read off a finite loss curve of three or more epochs."""
+
+    losses: list[float]
+    start: float  # the untrained loss when known, else the first epoch's
+    wobble: float  # :func:`noise`
+    tail: list[float]  # the last quarter of the epochs (at least two)
+
+    @classmethod
+    def of(cls, losses: list[float], start: float) -> Curve:
+        tail = losses[-max(2, math.ceil(len(losses) * TAIL)) :]
+        return cls(losses, start, noise(losses), tail)
+
+    @property
+    def scale(self) -> float:
+        return max(abs(self.start), 1e-12)
+
+    @property
+    def fall(self) -> float:
+        """How far the loss fell from the start to the tail's median."""
+        return self.start - statistics.median(self.tail)
+
+
 def advise(
     losses: list[float],
     lr: float,
@@ -94,7 +118,7 @@ def advise(
     """Advice for a training-loss curve (one value per epoch) produced with learning rate
     ``lr`` and ``batch_size``; ``stopped_early``: early stopping ended it because the
     validation loss stopped falling; ``initial``: the loss before the first step (None or NaN:
-    unknown)."""
+    unknown). The checks run in the order the module docstring gives; the first match wins."""
     known = initial is not None and not math.isnan(initial)
     values = [initial, *losses] if known else losses
     if not losses or not all(math.isfinite(v) for v in values):
@@ -107,59 +131,83 @@ def advise(
             "T2",
             f"only {len(losses)} epoch(s): raise train.steps to judge the curve",
         )
-    start, last, lowest = values[0], losses[-1], min(losses)
-    wobble = noise(losses)
-    tail = losses[-max(2, math.ceil(len(losses) * TAIL)) :]
-    scale = max(abs(start), 1e-12)
-    if min(tail) > DIVERGED_RATIO * start:
+    curve = Curve.of(losses, values[0])
+    return (
+        _diverged(curve, lr)
+        or _too_slow(curve, lr)
+        or _noisy(curve, lr, batch_size)
+        or _settled(curve, stopped_early)
+    )
+
+
+def _diverged(curve: Curve, lr: float) -> Advice | None:
+    """T4: every epoch of the tail above the start, or a late blow-up beyond the noise."""
+    start, last, lowest = curve.start, curve.losses[-1], min(curve.losses)
+    if min(curve.tail) > DIVERGED_RATIO * start:
         return Advice(
             "diverged",
             "T4",
-            f"the loss rose from {start:.4g} to {last:.4g}; each of the last {len(tail)} epochs "
-            f"ended above {DIVERGED_RATIO:g}x the start: lower train.lr (now {lr:g})",
+            f"the loss rose from {start:.4g} to {last:.4g}; each of the last {len(curve.tail)} "
+            f"epochs ended above {DIVERGED_RATIO:g}x the start: lower train.lr (now {lr:g})",
         )
-    if last > DIVERGED_RATIO * start and last - lowest > NOISE_SIGMAS * wobble:
+    if last > DIVERGED_RATIO * start and last - lowest > NOISE_SIGMAS * curve.wobble:
         return Advice(
             "diverged",
             "T4",
             f"the loss blew up from {lowest:.4g} to {last:.4g} at the end, far beyond its noise "
-            f"({wobble:.2g} per epoch): lower train.lr (now {lr:g})",
+            f"({curve.wobble:.2g} per epoch): lower train.lr (now {lr:g})",
         )
-    fall = start - statistics.median(tail)
-    level = max(abs(statistics.median(tail)), 1e-12)
-    if fall / scale < SLOW_DROP and wobble / level < NOISY_LEVEL:
+    return None
+
+
+def _too_slow(curve: Curve, lr: float) -> Advice | None:
+    """T3: hardly any fall, and a wobble small beside the loss level."""
+    level = max(abs(statistics.median(curve.tail)), 1e-12)
+    if curve.fall / curve.scale < SLOW_DROP and curve.wobble / level < NOISY_LEVEL:
         return Advice(
             "too_slow",
             "T3",
-            f"the loss moved only {100 * abs(fall) / scale:.1f} % over {len(losses)} epochs (its "
-            f"noise: {wobble:.2g} per epoch): raise train.lr (now {lr:g}); if a higher rate "
-            "makes it bounce, the rate was already too high (T4)",
+            f"the loss moved only {100 * abs(curve.fall) / curve.scale:.1f} % over "
+            f"{len(curve.losses)} epochs (its noise: {curve.wobble:.2g} per epoch): raise "
+            f"train.lr (now {lr:g}); if a higher rate makes it bounce, the rate was already "
+            "too high (T4)",
         )
-    if wobble > NOISY_FALL * max(fall, 0.0):
-        if batch_size < SMALL_BATCH:
-            return Advice(
-                "noisy_small_batch",
-                "T7",
-                f"the loss jumps by about {wobble:.2g} per epoch against a fall of "
-                f"{max(fall, 0.0):.2g} with batches of {batch_size} rows: raise "
-                "train.batch_size; a lower rate with more steps or a larger batch also works (T6)",
-            )
+    return None
+
+
+def _noisy(curve: Curve, lr: float, batch_size: int) -> Advice | None:
+    """T7 (small batches) or T5: a wobble large beside the fall."""
+    fall, wobble = max(curve.fall, 0.0), curve.wobble
+    if wobble <= NOISY_FALL * fall:
+        return None
+    if batch_size < SMALL_BATCH:
         return Advice(
-            "noisy",
-            "T5",
-            f"the loss jumps by about {wobble:.2g} per epoch against a fall of "
-            f"{max(fall, 0.0):.2g}: lower train.lr (now {lr:g}); with a lower rate, give it "
-            "more train.steps (T6)",
+            "noisy_small_batch",
+            "T7",
+            f"the loss jumps by about {wobble:.2g} per epoch against a fall of {fall:.2g} with "
+            f"batches of {batch_size} rows: raise train.batch_size; a lower rate with more "
+            "steps or a larger batch also works (T6)",
         )
+    return Advice(
+        "noisy",
+        "T5",
+        f"the loss jumps by about {wobble:.2g} per epoch against a fall of {fall:.2g}: lower "
+        f"train.lr (now {lr:g}); with a lower rate, give it more train.steps (T6)",
+    )
+
+
+def _settled(curve: Curve, stopped_early: bool) -> Advice:
+    """T1 or T2: stopped early, still falling at the end, or converged."""
+    epochs, tail = len(curve.losses), curve.tail
     if stopped_early:
         return Advice(
             "stopped_early",
             "T1",
-            f"the validation loss stopped improving, so training stopped after {len(losses)} "
+            f"the validation loss stopped improving, so training stopped after {epochs} "
             "epochs and kept the best one; more steps would only fit noise",
         )
     late = (tail[0] - tail[-1]) / max(abs(tail[0]), 1e-12)
-    if late > STILL_FALLING and tail[0] - tail[-1] > NOISE_SIGMAS * wobble:
+    if late > STILL_FALLING and tail[0] - tail[-1] > NOISE_SIGMAS * curve.wobble:
         return Advice(
             "still_falling",
             "T2",
@@ -167,5 +215,7 @@ def advise(
             "train.steps",
         )
     return Advice(
-        "converged", "T1", f"the loss fell {100 * fall / scale:.0f} % and levelled off: converged"
+        "converged",
+        "T1",
+        f"the loss fell {100 * curve.fall / curve.scale:.0f} % and levelled off: converged",
     )
