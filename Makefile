@@ -43,7 +43,7 @@ bake: $(STAMP) ## Bake into $(BAKE) (TASK=..., committed to git) to work on the 
 	@echo "baked $(BAKE)/my-ml-project; its tests: cd $(BAKE)/my-ml-project && $(abspath $(PYTHON)) -m pytest -n 2"
 
 test: $(STAMP) ## Run every template test (bakes, generated suites, hooks, adversarial answers)
-	$(PYTHON) -m pytest -n 2 tests
+	$(PYTHON) -m pytest -n 2 --maxschedchunk=1 tests
 
 bench: $(STAMP) ## Run benchmarks/ and write benchmarks/RESULTS.md
 	$(PYTHON) benchmarks/run.py --output benchmarks/RESULTS.md

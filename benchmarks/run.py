@@ -106,7 +106,7 @@ def bench_suite(project: Path, repeats: int) -> dict[str, list[float]]:
 def bench_template_suite(runs: int) -> dict[str, list[float]]:
     """The template's own ``make test`` (every bake, generated suite and pipeline test), timed
     whole: minutes per run, so fewer runs than the other cases."""
-    command = [PYTHON, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider", "tests"]
+    command = [PYTHON, "-m", "pytest", "-n", "2", "--maxschedchunk=1", "-q", "tests"]
     return {"template make test": [timed(command, TEMPLATE) for _ in range(runs)]}
 
 

@@ -98,7 +98,7 @@ def test_baseline_ignores_inputs() -> None:
     [
         (f"{MODELS}.gradient_boosting.Model", "No module named"),
         (f"{MODELS}.baseline.Task", "is not a Model"),
-        ("os.system", "is not in {{ cookiecutter.package_name }}.models"),
+        ("os.system", f"is not in {MODELS}"),
     ],
 )
 def test_a_model_class_that_is_not_a_model_here_is_refused(target: str, reason: str) -> None:

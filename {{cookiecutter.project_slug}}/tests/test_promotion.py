@@ -78,7 +78,7 @@ def constant_copy(predictor: Predictor, rows: pd.DataFrame, target: str) -> tupl
     as a model of its own: clearly worse on any rows."""
     n_features = len(predictor.features.feature_names)
     network = BaselineModel(predictor.task, n_features, predictor.encoding.n_outputs).eval()
-    model = {"_target_": "{{ cookiecutter.package_name }}.models.baseline.BaselineModel", "name": "baseline"}
+    model = {"_target_": f"{BaselineModel.__module__}.BaselineModel", "name": "baseline"}
     worse = replace(predictor, network=network, meta=predictor.meta | {"model": model})
     with mlflow.start_run():
         uri = log_predictor(worse, rows.drop(columns=[target]).head(5))
