@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from {{ cookiecutter.package_name }}.config import (
     ModelConfig,
@@ -109,3 +110,15 @@ def test_a_model_class_that_is_not_a_model_here_is_refused(target: str, reason: 
     assert caught.value.file == "model._target_"
     assert caught.value.check == "importable model class"
     assert reason in str(caught.value)
+
+
+def test_an_option_the_model_does_not_take_is_one_clear_error() -> None:
+    """A config option the model class has no parameter for (``+model.depth=3`` on the linear
+    model) is refused naming the model and the option, before any weight is made."""
+    cfg = OmegaConf.create(
+        {"_target_": f"{MODELS}.linear.LinearModel", "name": "linear", "depth": 3}
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_model(cfg, Task.regression, 2, 1)
+    assert caught.value.check == "options the model takes"
+    assert "LinearModel" in str(caught.value) and "'depth'" in str(caught.value)

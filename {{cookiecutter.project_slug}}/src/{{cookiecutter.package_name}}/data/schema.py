@@ -181,11 +181,6 @@ def _first_occurrences(frame: pd.DataFrame) -> pd.Series:
     return result
 
 
-# Checks about a whole table, not about any one row: they hold for training data and are
-# findings in monitoring, but never refuse a request (one row is a valid request).
-TABLE_CHECKS = frozenset({"not_constant", "field_uniqueness", "no_duplicate_rows"})
-
-
 def _column(spec: ColumnSpec, required: bool, table_checks: bool) -> pa.Column:
     """The pandera column for one spec; ``table_checks`` adds the checks of a whole table."""
     checks: list[pa.Check] = []
@@ -222,8 +217,10 @@ def build_pandera_schema(
     spec: SchemaSpec, serving: bool = False, table_checks: bool | None = None
 ) -> pa.DataFrameSchema:
     """The pandera schema for training data, or for rows that arrive to be scored (``serving``:
-    the target may be absent). Table-level checks (:data:`TABLE_CHECKS`) apply to training data
-    and, with ``table_checks``, to a monitored batch; never by default to serving rows."""
+    the target may be absent). Checks about a whole table, not any one row (``not_constant``,
+    ``field_uniqueness``, ``no_duplicate_rows``), apply to training data and, with
+    ``table_checks``, to a monitored batch; never by default to serving rows (one row is a
+    valid request)."""
     table_checks = not serving if table_checks is None else table_checks
     columns = {
         name: _column(col, not (serving and col.role is Role.target), table_checks)

@@ -8,6 +8,7 @@ else in the pipeline names a model: it asks the model what it needs (``trained_b
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from hydra.utils import get_class
@@ -52,7 +53,13 @@ def build_model(cfg: DictConfig | Any, task: Task, n_features: int, n_outputs: i
     assert isinstance(options, dict)
     for key in NOT_OPTIONS:
         options.pop(key, None)
-    return model_class(cfg)(task=task, n_features=n_features, n_outputs=n_outputs, **options)
+    found = model_class(cfg)
+    arguments = {"task": task, "n_features": n_features, "n_outputs": n_outputs, **options}
+    try:
+        inspect.signature(found).bind(**arguments)
+    except TypeError as err:  # an option the class does not take, or one it needs
+        raise ConfigError("model", "options the model takes", f"{cfg._target_}: {err}") from None
+    return found(**arguments)
 
 
 def fit_baseline(encoding: TargetEncoding, train: Tensors) -> BaselineModel:
