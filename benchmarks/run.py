@@ -429,8 +429,9 @@ def main() -> None:
                 "Template test suite",
                 template,
                 "template make test",
-                "The template's `make test` (`pytest -n 2 tests`): every bake, generated suite and "
-                "command-line test. Target: at most 4 minutes on this 2-core machine.",
+                "The template's `make test` (`pytest -n 2 --maxschedchunk=1 tests`): every bake, "
+                "generated suite and command-line test. Target: at most 4 minutes on this 2-core "
+                "machine.",
             ),
             table(
                 "Bake time",
