@@ -44,6 +44,9 @@ from {{ cookiecutter.package_name }}.predict import (
 from {{ cookiecutter.package_name }}.rollback import (
     rollback as rollback_stage,
 )
+from {{ cookiecutter.package_name }}.serving.predictor import (
+    Predictor,
+)
 from {{ cookiecutter.package_name }}.tracking.registry import (
     CHAMPION,
 )
@@ -333,3 +336,19 @@ def test_mlflow_models_predict_gives_the_same_predictions(
     numbers = [c for c in served.columns if c != "prediction"] or ["prediction"]
     np.testing.assert_allclose(written[numbers].to_numpy(float), served[numbers].to_numpy(float))
     assert written["prediction"].astype(str).tolist() == served["prediction"].astype(str).tolist()
+
+
+def test_a_model_saved_in_an_older_format_says_to_retrain(champion: tuple, tmp_path: Path) -> None:
+    """A ``model.json`` from before the target encoding was saved with the model (no format
+    version) is refused with one clear error naming the file and the check, never a KeyError."""
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")
+    saved = model.unwrap_python_model().predictor.save(tmp_path / "predictor")
+    meta = json.loads((saved / "model.json").read_text())
+    assert Predictor.load(saved).encoding.task.value == meta["task"]  # the current format loads
+    for key in ("version", "target_encoding"):
+        del meta[key]
+    (saved / "model.json").write_text(json.dumps(meta | {"classes": []}))
+    with pytest.raises(PipelineError) as caught:
+        Predictor.load(saved)
+    assert caught.value.file == "model.json" and caught.value.check == "format version"
+    assert "retrain" in str(caught.value)

@@ -27,7 +27,7 @@ import torch
 from omegaconf import OmegaConf
 
 from ..config import Task
-from ..data.features import FeaturePipeline, TransformStats
+from ..data.features import FeaturePipeline, TransformStats, stored_json
 from ..data.schema import SchemaSpec, dump_schema, load_schema
 from ..data.tensors import TargetEncoding
 from ..data.validation import ValidationReport, check_frame, validate_frame
@@ -38,6 +38,9 @@ from ..monitoring.profile import Profile
 
 NETWORK, META, PIPELINE, SCHEMA = "network.pt", "model.json", "feature_pipeline.json", "schema.yaml"
 PROFILE = "reference_profile.json"  # P4: the training distribution that `monitor` compares with
+# model.json's format: 2 holds the target encoding (classes, or the regression target's mean and
+# standard deviation) and the model class (`_target_`); 1, before them, cannot be served now.
+META_FORMAT = 2
 # Packages the served model imports, pinned to the versions it was trained with. Listing them
 # spares MLflow from inferring requirements by loading the model in a subprocess (seconds).
 SERVING_PACKAGES = ("torch", "pandas", "numpy", "pandera", "pyarrow", "omegaconf", "scikit-learn")
@@ -68,7 +71,7 @@ class Predictor:
         contract = dump_schema(self.spec)  # with the target's role set by the config
         (directory / SCHEMA).write_text(contract, encoding="utf-8")
         (directory / PROFILE).write_text(self.profile.to_json(), encoding="utf-8")
-        meta = self.meta | {"target_encoding": self.encoding.to_dict()}
+        meta = self.meta | {"target_encoding": self.encoding.to_dict(), "version": META_FORMAT}
         (directory / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
 
@@ -76,7 +79,8 @@ class Predictor:
     def load(cls, directory: str | Path) -> Predictor:
         """Rebuild a saved predictor; loading runs no stored code (JSON, YAML, ``weights_only``)."""
         directory = Path(directory)
-        meta = json.loads((directory / META).read_text(encoding="utf-8"))
+        meta = stored_json((directory / META).read_text(encoding="utf-8"), META_FORMAT, META)
+        del meta["version"]
         encoding = TargetEncoding.from_dict(meta.pop("target_encoding"))
         features = FeaturePipeline.from_json((directory / PIPELINE).read_text(encoding="utf-8"))
         spec = load_schema(directory / SCHEMA)
