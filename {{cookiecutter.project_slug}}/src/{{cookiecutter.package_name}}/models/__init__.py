@@ -17,12 +17,20 @@ from omegaconf import DictConfig, OmegaConf
 from ..config import Task
 from ..data.tensors import TargetEncoding, Tensors
 from ..errors import ConfigError
-from .base import Model
+from .base import ClosedFormModel, Model
 from .baseline import BaselineModel
 from .linear import LinearModel
 from .mlp import MLPModel
 
-__all__ = ["BaselineModel", "LinearModel", "MLPModel", "Model", "build_model", "fit_baseline"]
+__all__ = [
+    "BaselineModel",
+    "ClosedFormModel",
+    "LinearModel",
+    "MLPModel",
+    "Model",
+    "build_model",
+    "fit_baseline",
+]
 NOT_OPTIONS = ("_target_", "name")  # what the config says about the model, not to it
 
 

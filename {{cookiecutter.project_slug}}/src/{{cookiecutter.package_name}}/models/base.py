@@ -9,6 +9,7 @@ answers).
 
 from __future__ import annotations
 
+import abc
 from typing import ClassVar
 
 import torch
@@ -18,14 +19,20 @@ from torch import nn
 class Model(nn.Module):
     """The base of every model: two class-level facts the pipeline acts on.
 
-    ``trained_by_gradient``: fitted by the training loop; otherwise in closed form by
-    :meth:`fit`. ``competes``: gated against the baseline (P1) and registered as a challenger
-    (I4); only the baseline itself, the reference, does not.
+    ``trained_by_gradient``: fitted by the training loop (a :class:`ClosedFormModel` is not).
+    ``competes``: gated against the baseline (P1) and registered as a challenger (I4); only the
+    baseline itself, the reference, does not.
     """
 
     trained_by_gradient: ClassVar[bool] = True
     competes: ClassVar[bool] = True
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor) -> Model:
-        """Closed-form fit on the training split; only models not trained by gradient need it."""
-        raise NotImplementedError(f"{type(self).__name__} is trained by the training loop")
+
+class ClosedFormModel(Model, abc.ABC):
+    """A model fitted in one step on the training split, not by the training loop."""
+
+    trained_by_gradient = False
+
+    @abc.abstractmethod
+    def fit(self, x: torch.Tensor, y: torch.Tensor) -> ClosedFormModel:
+        """Fit on the training features ``x`` and the encoded targets ``y``; return ``self``."""

@@ -10,13 +10,12 @@ from __future__ import annotations
 import torch
 
 from ..config import Task
-from .base import Model
+from .base import ClosedFormModel
 
 
-class BaselineModel(Model):
+class BaselineModel(ClosedFormModel):
     """Constant outputs: log class priors (logits) or the mean target."""
 
-    trained_by_gradient = False  # fitted in closed form
     competes = False  # the reference every other model is measured against
 
     def __init__(self, task: Task, n_features: int, n_outputs: int) -> None:

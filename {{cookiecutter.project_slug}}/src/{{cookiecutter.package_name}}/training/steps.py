@@ -24,7 +24,7 @@ from ..data.tensors import TargetEncoding, Tensors, to_tensors
 from ..evaluation.gate import baseline_delta, require_beats_baseline
 from ..evaluation.metrics import compute_metrics, evaluate, model_outputs, outcome_plot, prefixed
 from ..evaluation.slices import record_slices, slice_metrics
-from ..models import Model, build_model, fit_baseline
+from ..models import ClosedFormModel, Model, build_model, fit_baseline
 from ..monitoring.profile import Profile
 from ..serving.predictor import Predictor, canary, log_predictor
 from ..tracking.runs import RunRecorder, config_hash
@@ -97,7 +97,7 @@ def fit_model(
     train, encoding = data.tensors["train"], data.encoding
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg.model, encoding.task, train.x.shape[1], encoding.n_outputs)
-    if not model.trained_by_gradient:
+    if isinstance(model, ClosedFormModel):
         return model.fit(train.x, encoding.fit_targets(train.y)).eval()
     hooks = Hooks(run.log_epoch, replace(checkpoint, run_id=run.run_id), resume)
     fitted, history = train_network(model, encoding, train, data.tensors["val"], cfg.train, hooks)
