@@ -128,6 +128,17 @@ CI_FILES = {
 }
 
 
+# Where each task's whole generated suite runs, once: the quick start's `make test` (the default
+# task), the own-data flow's `make test` (its sample beside the user's table) and the recipes
+# applied as written. A generated suite costs about 45 CPU-seconds; running one per task on a
+# bake of its own as well would repeat each of them (test_generated.py checks this covers every
+# task).
+SUITE_TASKS = {
+    "test_makefile.py": "binary_classification",
+    "test_own_data.py": "multiclass_classification",
+    "test_recipes.py": "regression",
+}
+
 # The modules whose tests take a minute or more (whole bakes through the command line), run
 # first: `make test` hands tests out one at a time (`-n 2 --maxschedchunk=1`), so the longest
 # start first and the short ones fill the gaps; a long test started last would leave the other

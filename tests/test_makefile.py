@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-from conftest import PYTHON, committed_bake, run, worktree
+from conftest import PYTHON, SUITE_TASKS, committed_bake, run, worktree
 
 QUICK_START = "## Quick start"
 
@@ -131,7 +131,7 @@ def test_make_targets_run_in_the_order_the_readme_gives(tmp_path: Path) -> None:
     `evaluate`, `monitor` (clean: exit 0; the drifted batch: the monitor's exit 4, which make
     reports as its own exit 2 with "Error 4"), `serve`, `ui`, `test` and `lint` each do what
     the README's comment says, in that order, on one fresh bake."""
-    project = committed_bake(tmp_path / "bake")
+    project = committed_bake(tmp_path / "bake", task=SUITE_TASKS["test_makefile.py"])
     commands = readme_commands(project)
     targets = [command[1] for command in commands]
     assert targets == [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from conftest import TEMPLATE, committed_bake, run
+from conftest import SUITE_TASKS, TEMPLATE, committed_bake, run, worktree
 
 SHIFTED = "flipper/body ratio"
 
@@ -71,7 +71,8 @@ def test_own_table_end_to_end_with_config_edits_only(tmp_path: Path) -> None:
     batch with one column shifted so that some rows leave the training range is an alert
     naming exactly that column with the out-of-range rows counted (exit 4); the table the user
     brought is byte-identical at the end."""
-    project = committed_bake(tmp_path / "bake")
+    # The multiclass bake: its `make test` is where that task's whole suite runs (SUITE_TASKS).
+    project = committed_bake(tmp_path / "bake", task=SUITE_TASKS["test_own_data.py"])
     python = installed(project, tmp_path / "venv")
     make = ["make", "--no-print-directory", f"PYTHON={python}"]
 
@@ -104,10 +105,12 @@ def test_own_table_end_to_end_with_config_edits_only(tmp_path: Path) -> None:
         ["monitor", f"ARGS=monitor.input={clean}"],
     ]
     for stage in stages:
+        tree = worktree(project)
         done = run([*make, *stage], project, timeout=900)
         assert done.returncode == 0, (stage, done.stdout[-3000:] + done.stderr[-3000:])
         if stage == ["test"]:
             assert "2 skipped" not in done.stdout, "the tests on your own data ran"
+            assert worktree(project) == tree, "every output of a test goes to its tmp_path"
     predictions = pd.read_csv(project / "data" / "predictions" / "birds_new.csv")
     assert len(predictions) == 350 and "probability_Gentoo" in predictions
 

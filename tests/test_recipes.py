@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, bake_project, run
+from conftest import PYTHON, SUITE_TASKS, bake_project, committed_bake, run, worktree
 
 FILE_STEP = re.compile(r"\*\*(?P<action>Create|Append to) `(?P<path>[^`]+)`:\*\*")
 LINE_STEP = re.compile(
@@ -146,10 +146,10 @@ def pytest_in(
     return done.returncode, output, outcomes(junit)
 
 
-def baked_guide(directory: Path) -> tuple[Path, list[Step], dict[str, str]]:
+def baked_guide(directory: Path, **answers: str) -> tuple[Path, list[Step], dict[str, str]]:
     """A fresh bake, the steps of its guide, and each recipe's own test file (path: recipe).
     The guide must have :data:`RECIPES` recipes, each creating exactly one test file."""
-    project = bake_project(directory)
+    project = committed_bake(directory, **answers)  # committed: git shows what a test wrote
     steps = parse_steps((project / "docs" / "recipes.md").read_text(encoding="utf-8"))
     recipes = list(dict.fromkeys(step.recipe for step in steps))
     assert len(recipes) == RECIPES, recipes
@@ -184,8 +184,10 @@ def test_every_recipe_applied_as_written_passes_the_projects_tests(tmp_path: Pat
     """The five recipes of ``docs/recipes.md`` applied to a fresh bake exactly as written: the
     bake is ruff-clean and its whole suite passes, each recipe's own test included (a model
     that trains and beats the baseline, a contract check that names the column and the check,
-    a drift check that flags a planted change, a metric on every run, a slice scored)."""
-    project, steps, tests = baked_guide(tmp_path / "bake")
+    a drift check that flags a planted change, a metric on every run, a slice scored), and
+    leaves the project as it found it. The bake is the regression task's: this is where that
+    task's whole suite runs (``SUITE_TASKS``)."""
+    project, steps, tests = baked_guide(tmp_path / "bake", task=SUITE_TASKS["test_recipes.py"])
     for step in steps:
         apply_step(step, project)
     # The guide's `make format lint`: the formatter may add blank lines around a new class,
@@ -193,8 +195,10 @@ def test_every_recipe_applied_as_written_passes_the_projects_tests(tmp_path: Pat
     for command in (["format"], ["check"], ["format", "--check"]):
         done = run([PYTHON, "-m", "ruff", *command, "--no-cache", "."], project)
         assert done.returncode == 0, done.stdout + done.stderr
-    code, output, outcome = pytest_in(project, tmp_path / "junit.xml")
+    before = worktree(project)
+    code, output, outcome = pytest_in(project, tmp_path / "junit.xml", workers=0)
     assert code == 0, output
+    assert worktree(project) == before, "every output of a test goes to its temporary directory"
     for path, recipe in tests.items():
         assert outcome.get(path) and set(outcome[path]) == {"passed"}, (
             f"[{recipe}] {path}: {outcome.get(path)}\n{output}"
