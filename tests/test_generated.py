@@ -278,14 +278,17 @@ def test_editable_install_works(tmp_path: Path) -> None:
     assert "model: baseline" in helped.stdout
 
     # The installed CLI, from outside the project: data, then a two-job multirun whose
-    # experiment the Hydra callback creates once before the jobs start.
+    # experiment and parent run the Hydra callback creates once before the jobs start.
     assert run([python, "-m", "my_ml_project.dataset"], tmp_path).returncode == 0
     sweep = run([python, "-m", "my_ml_project.train", "--multirun", "train.seed=0,1"], tmp_path)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     with sqlite3.connect(project / "mlflow.db") as db:
-        statuses = db.execute("select status from runs").fetchall()
+        statuses = db.execute(
+            "select t.value, r.status from runs r join tags t using (run_uuid) "
+            "where t.key = 'stage' order by t.value"
+        ).fetchall()
         seeds = db.execute("select value from params where key = 'train.seed'").fetchall()
-    assert statuses == [("FINISHED",), ("FINISHED",)]
+    assert statuses == [("sweep", "FINISHED"), ("train", "FINISHED"), ("train", "FINISHED")]
     assert sorted(seeds) == [("0",), ("1",)]
     assert len(list((project / "logs" / "multiruns").glob("*/*/[01]/metrics.json"))) == 2
 

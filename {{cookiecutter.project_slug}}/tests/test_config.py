@@ -50,6 +50,7 @@ def test_every_schema_group_has_a_config_directory() -> None:
 SHARED = {"data", "tracking", "paths"}
 STAGE_KEYS = {
     "train": SHARED | {"model", "train"},
+    "tune": SHARED | {"model", "train", "tune"},
     "validate": SHARED,
     "evaluate": SHARED | {"evaluate"},
     "predict": SHARED | {"predict"},

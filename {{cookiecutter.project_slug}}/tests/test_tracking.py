@@ -19,7 +19,6 @@ from {{ cookiecutter.package_name }}.tracking.runs import (
     tracked_run,
 )
 from {{ cookiecutter.package_name }}.tracking.store import (
-    PrepareTracking,
     TrackingConfigError,
     prepare,
     resolve_tracking_uri,
@@ -189,16 +188,3 @@ def test_file_names_from_column_names_are_plain_and_distinct() -> None:
     for name in names:
         assert "/" not in name and not name.startswith(".") and " " not in name
     assert file_name("age_years") == "age_years"
-
-
-def test_multirun_callback_creates_the_experiment_before_fan_out(
-    compose_cfg: Callable[..., DictConfig], tracking_uri: str
-) -> None:
-    """The Hydra callback creates the experiment in the launcher, before any job starts."""
-    cfg = compose_cfg()
-    client = MlflowClient(tracking_uri)
-    assert client.get_experiment_by_name(cfg.tracking.experiment) is None
-    PrepareTracking().on_multirun_start(config=cfg)
-    experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    assert experiment is not None
-    assert client.search_runs([experiment.experiment_id]) == []

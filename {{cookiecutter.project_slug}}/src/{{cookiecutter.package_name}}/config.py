@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -263,6 +264,46 @@ class TrainStage(StageConfig):
 
 
 @dataclass
+class Dimension:
+    """One searched setting: a number from ``low`` to ``high`` (``log``: on a log scale, as a
+    rate wants) or one of ``choices`` (any values, lists included: ``[[32], [64, 32]]``)."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+
+
+@dataclass
+class TuneConfig:
+    """``tune``: an Optuna study over training settings, each trial one ``train(cfg)``.
+
+    ``search`` maps a config group and a setting to its :class:`Dimension`
+    (``search.train.lr``), each checked against that dataclass when the search starts
+    (OmegaConf does not type the values of a dict of dicts). The study lives in ``storage`` (null: ``sqlite:///optuna.db`` in the
+    project root; relative sqlite paths resolve against it; a PostgreSQL URI shares one study
+    across machines), so every process started on the same ``study`` adds ``trials`` trials to
+    it. ``seed`` seeds this process's sampler (null: a fresh one, so parallel workers do not
+    propose the same settings). A trial stops early when its validation loss, after
+    ``prune_warmup_epochs`` epochs, is worse than the median of earlier trials at that epoch;
+    the first ``prune_startup_trials`` trials are never stopped.
+    """
+
+    study: str = MISSING
+    storage: str | None = None
+    trials: int = 20
+    seed: int | None = None
+    prune_warmup_epochs: int = 3
+    prune_startup_trials: int = 5
+    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # each a Dimension
+
+
+@dataclass
+class TuneStage(TrainStage):
+    tune: TuneConfig = MISSING
+
+
+@dataclass
 class EvaluateStage(StageConfig):
     evaluate: EvaluateConfig = MISSING
 
@@ -286,6 +327,7 @@ class MonitorStage(StageConfig):
 STAGES = {
     "stage": StageConfig,
     "train": TrainStage,
+    "tune": TuneStage,
     "evaluate": EvaluateStage,
     "predict": PredictStage,
     "serve": ServeStage,

@@ -60,14 +60,19 @@ def first_line(err: BaseException) -> str:
     return line
 
 
-def exit_bad_input(err: PipelineError) -> NoReturn:
-    """Print ``err`` for the user (its first line prefixed ``error:``; a report's further lines
-    keep their own ``failure:`` or ``warning:``) and exit with its code (2 for bad input, 3 for
-    a model below the baseline)."""
+def print_error(err: PipelineError, prefix: str = "") -> None:
+    """Print ``err`` for the user: its first line prefixed ``error:``; a report's further lines
+    keep their own ``failure:`` or ``warning:``."""
     first, *rest = str(err).splitlines() or [type(err).__name__]
-    print(f"error: {first}", file=sys.stderr)
+    print(f"error: {prefix}{first}", file=sys.stderr)
     for line in rest:
         print(line, file=sys.stderr)
+
+
+def exit_bad_input(err: PipelineError) -> NoReturn:
+    """Print ``err`` and exit with its code (2 for bad input, 3 for a model below the
+    baseline)."""
+    print_error(err)
     sys.exit(err.exit_code)
 
 
@@ -75,10 +80,18 @@ def one_line_errors(main: Callable[..., int | None]) -> Callable[..., None]:
     """The one wrapper of every entry point: a :class:`PipelineError` becomes one line on stderr
     and its exit code; an ``int`` that ``main`` returns becomes the process's exit code (how
     ``monitor`` reports findings). Under ``@hydra.main``, tests call ``main.__wrapped__(cfg)``
-    and see the same ``SystemExit`` a user's shell sees."""
+    and see the same ``SystemExit`` a user's shell sees. In a Hydra multirun, each job is a
+    trial of the sweep instead: its failure is written down and the other jobs still run
+    (``tracking.sweep``; the sweep exits with the first failed trial's code at its end)."""
 
     @functools.wraps(main)
     def wrapped(*args: Any, **kwargs: Any) -> None:
+        from .tracking.sweep import multirun_job, run_as_trial
+
+        job = multirun_job()
+        if job is not None:
+            run_as_trial(job, lambda: main(*args, **kwargs))
+            return
         try:
             code = main(*args, **kwargs)
         except PipelineError as err:

@@ -7,23 +7,30 @@ from ``compose()``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hydra
 from omegaconf import DictConfig
 
 from .config import CONFIG_DIR, HYDRA_VERSION_BASE
 from .errors import one_line_errors
 
+if TYPE_CHECKING:
+    from .training.loop import EpochCallback
 
-def train(cfg: DictConfig) -> dict[str, float]:
+
+def train(cfg: DictConfig, on_epoch: EpochCallback | None = None) -> dict[str, float]:
     """Fit ``cfg.model`` on the training split and return its validation and test metrics.
 
     Every step runs inside one MLflow run (P6): a failure anywhere leaves it FAILED, before any
     model is registered. A model that passes the baseline gate (P1) is logged as a pyfunc that
     takes raw rows, loaded back and checked through the serving path (the canary), and, as the
     run's last step, registered and made ``champion`` only if it beats the current one on the
-    same rows (I4).
+    same rows (I4). A trial of a sweep stops before registering: its trials run side by side.
+    ``on_epoch`` sees each epoch's losses as they are logged (``tune`` prunes with it).
     """
     from .tracking.runs import tracked_run  # heavy imports wait for work: `--help` is instant
+    from .tracking.sweep import parent_run
     from .training import steps
 
     checkpoint, resume = steps.resumable(cfg)
@@ -33,12 +40,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
             checkpoint.load()  # raises "no checkpoint", inside the run so that it ends FAILED
         data = steps.prepare_data(cfg, run)  # P2: stops on bad data; F1: fitted on train only
         baseline = steps.reference(data)  # P1
-        model = steps.fit_model(cfg, data, run, checkpoint, resume)
+        model = steps.fit_model(cfg, data, run, checkpoint, resume, on_epoch)
         metrics = steps.score(cfg, model, baseline, data, run)  # P3, M6; the P1 gate
         uri, served = steps.package(cfg, model, data, run)  # the canary: served as logged
         steps.write_outputs(cfg, metrics, data.features)
-        if model.competes:  # the last step: only a run that succeeded promotes
-            steps.promote(cfg, run, uri, served, data.splits.val)
+        if model.competes and not parent_run():  # last: only a run that succeeded promotes
+            steps.promote(cfg, run, uri, served, data.splits.val)  # (never a sweep's trial)
     checkpoint.remove()
     return metrics
 

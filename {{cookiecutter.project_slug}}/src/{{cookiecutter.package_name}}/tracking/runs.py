@@ -34,6 +34,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..config import project_root
 from ..errors import PipelineError
 from .store import prepare
+from .sweep import parent_run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,7 +199,7 @@ class RunRecorder:
             dataset = mlflow.data.from_pandas(
                 frame, source=report.file, name=Path(report.file).name
             )
-            mlflow.log_input(dataset, context=context)
+            log_input(dataset, context)
 
     def log_advice(self, advice: Any, losses: list[float]) -> None:
         """The training advisor's verdict (T1-T7) as tags and a short markdown artifact."""
@@ -228,6 +229,21 @@ class RunRecorder:
             self.client.log_batch(self.run_id, metrics=batch)
 
 
+def log_input(dataset: Any, context: str, attempts: int = 5) -> None:
+    """``mlflow.log_input``, safe when parallel trials log the same table at once: MLflow's SQL
+    store creates a dataset's row on first use by looking, then inserting, so all but one of
+    them hit the unique constraint (measured: 6 of 8 parallel jobs failed). By then the row
+    exists, and another try links it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            mlflow.log_input(dataset, context=context)
+            return
+        except MlflowException as err:
+            if "unique constraint" not in str(err).lower() or attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)
+
+
 @contextmanager
 def tracked_run(
     cfg: DictConfig, stage: str, run_name: str | None = None, resume_run: str | None = None
@@ -248,8 +264,9 @@ def tracked_run(
     if resume_run:
         run = mlflow.start_run(run_id=resume_run)
         mlflow.set_tags(tags | {"resumed": "true"})
-    else:
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+    else:  # a trial of a sweep is nested under the sweep's run
+        parent, start = parent_run(), mlflow.start_run
+        run = start(experiment_id=experiment_id, run_name=run_name, tags=tags, parent_run_id=parent)
     recorder = RunRecorder(run.info.run_id, MlflowClient(mlflow.get_tracking_uri()))
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
@@ -268,7 +285,9 @@ def tracked_run(
         recorder.flush()
         mlflow.end_run("FINISHED")
     except BaseException as err:
+        # Ctrl-C, or a stop asked for (a pruned trial says so with its run_status): KILLED.
         status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
+        status = getattr(err, "run_status", status)
         reason = f"{type(err).__name__}: {err}"
         _record_failure(recorder, status, reason[:5000], traceback.format_exc())
         raise

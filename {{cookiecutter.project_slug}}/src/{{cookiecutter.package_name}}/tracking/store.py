@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-from hydra.experimental.callback import Callback
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from omegaconf import DictConfig
 
 from ..config import project_root
 from ..errors import PipelineError
@@ -32,15 +30,21 @@ class TrackingConfigError(PipelineError):
     """The tracking configuration cannot work (the refused file store, a moved project)."""
 
 
+def rooted(uri: str, root: Path) -> str:
+    """A ``sqlite:///`` URI with a relative path, made absolute against the project root (any
+    other URI as it is): the same store from whatever directory a command runs in."""
+    location = uri.removeprefix("sqlite:///")
+    if uri.startswith("sqlite:///") and location != ":memory:" and not Path(location).is_absolute():
+        return f"sqlite:///{(root / location).resolve()}"
+    return uri
+
+
 def resolve_tracking_uri(configured: str | None, root: Path | None = None) -> str:
     """Config beats ``$MLFLOW_TRACKING_URI`` beats ``sqlite:///<root>/mlflow.db``."""
     root = (root or project_root()).resolve()
     uri = configured or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / DB_NAME}"
     if uri.startswith("sqlite:///"):
-        location = uri[len("sqlite:///") :]
-        if location != ":memory:" and not Path(location).is_absolute():
-            return f"sqlite:///{(root / location).resolve()}"
-        return uri
+        return rooted(uri, root)
     if "://" not in uri or uri.startswith("file:"):
         raise TrackingConfigError(
             "tracking.uri",
@@ -97,11 +101,3 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
-
-
-class PrepareTracking(Callback):
-    """Hydra callback (``configs/hydra/default.yaml``): create the experiment once, in the
-    launching process, before a multirun fans out its jobs."""
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        prepare(config.tracking, Path(config.paths.root))

@@ -29,7 +29,7 @@ from ..monitoring.profile import Profile
 from ..serving.predictor import Predictor, canary, log_predictor
 from ..tracking.runs import RunRecorder, config_hash
 from .checkpoint import CheckpointFile, TrainState
-from .loop import History, Hooks, train_network
+from .loop import EpochCallback, History, Hooks, train_network
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
@@ -91,15 +91,23 @@ def fit_model(
     run: RunRecorder,
     checkpoint: CheckpointFile,
     resume: TrainState | None,
+    on_epoch: EpochCallback | None = None,
 ) -> Model:
     """``cfg.model``, fitted as it says it must be: in closed form, or by the training loop
-    with a checkpoint after every epoch and the curves and advice recorded (T1-T7)."""
+    with a checkpoint after every epoch and the curves and advice recorded (T1-T7);
+    ``on_epoch`` sees each epoch's losses after they are logged."""
     train, encoding = data.tensors["train"], data.encoding
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg.model, encoding.task, train.x.shape[1], encoding.n_outputs)
     if isinstance(model, ClosedFormModel):
         return model.fit(train.x, encoding.fit_targets(train.y)).eval()
-    hooks = Hooks(run.log_epoch, replace(checkpoint, run_id=run.run_id), resume)
+
+    def logged(epoch: int, losses: dict[str, float]) -> None:
+        run.log_epoch(epoch, losses)
+        if on_epoch is not None:
+            on_epoch(epoch, losses)
+
+    hooks = Hooks(logged, replace(checkpoint, run_id=run.run_id), resume)
     fitted, history = train_network(model, encoding, train, data.tensors["val"], cfg.train, hooks)
     report_training(run, history, cfg.train.lr)
     return fitted
