@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -150,6 +155,7 @@ SUITE_TASKS = {
 # start first and the short ones fill the gaps; a long test started last would leave the other
 # core idle at the end.
 HEAVY_FIRST = (
+    "test_tracking_server.py",
     "test_own_data.py",
     "test_makefile.py",
     "test_recipes.py",
@@ -230,3 +236,45 @@ def worktree(project: Path) -> set[str]:
     status = run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], project)
     caches = ("__pycache__/", ".pytest_cache/", ".ruff_cache/")
     return {line for line in status.stdout.splitlines() if not any(c in line for c in caches)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], project: Path, url: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """Start a long-running target (``make serve``, ``make ui``, ``make mlflow-server``), wait
+    until ``url`` answers, and stop it with everything it started when the block ends."""
+    server = subprocess.Popen(
+        command,
+        cwd=project,
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": "",
+            "PYTHONPATH": str(project / "src"),
+            **(env or {}),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # make, python and the server's workers: stopped together
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                assert time.monotonic() < deadline, f"{command} did not answer {url}"
+                time.sleep(0.5)
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

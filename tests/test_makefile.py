@@ -9,21 +9,14 @@ and ``test_editable_install_works`` installs a bake with pip.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shlex
-import signal
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-from conftest import PYTHON, SUITE_TASKS, committed_bake, run, worktree
+from conftest import PYTHON, SUITE_TASKS, committed_bake, free_port, run, running, worktree
 
 QUICK_START = "## Quick start"
 
@@ -37,41 +30,6 @@ def readme_commands(project: Path) -> list[list[str]]:
         for line in block.splitlines()
         if line.startswith("make ")
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running(command: list[str], project: Path, url: str) -> Iterator[subprocess.Popen]:
-    """Start a long-running target (``make serve``, ``make ui``), wait until ``url`` answers,
-    and stop it with everything it started when the block ends."""
-    server = subprocess.Popen(
-        command,
-        cwd=project,
-        env={**os.environ, "MLFLOW_TRACKING_URI": "", "PYTHONPATH": str(project / "src")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # make, python and the server's workers: stopped together
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]
-                assert time.monotonic() < deadline, f"{command} did not answer {url}"
-                time.sleep(0.5)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def post(url: str, rows: pd.DataFrame) -> tuple[int, dict]:

@@ -188,3 +188,24 @@ def test_file_names_from_column_names_are_plain_and_distinct() -> None:
     for name in names:
         assert "/" not in name and not name.startswith(".") and " " not in name
     assert file_name("age_years") == "age_years"
+
+
+def test_a_server_that_does_not_answer_is_refused_before_any_work(
+    compose_cfg: Callable[..., DictConfig],
+) -> None:
+    """``tracking=server`` at an address where nothing listens: one error naming the URI and
+    the check, raised before the data is read or any run starts (MLflow alone would retry for
+    minutes)."""
+    import socket
+
+    from {{ cookiecutter.package_name }}.train import (
+        train,
+    )
+
+    with socket.socket() as probe:  # a free port: bound, then released, so nothing listens
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    cfg = compose_cfg("tracking=server", f"tracking.uri={url}")
+    with pytest.raises(TrackingConfigError, match=rf"^{url}: check 'server reachable' failed"):
+        train(cfg)
+    assert not Path(cfg.paths.output_dir).exists() or not any(Path(cfg.paths.output_dir).iterdir())

@@ -139,6 +139,7 @@ class RunRecorder:
     client: MlflowClient
     pending: list[Metric] = field(default_factory=list)
     undo: list[Callable[[], None]] = field(default_factory=list)
+    epochs_sent: int = 0  # what the store has of the curves, should it stop answering
 
     def on_failure(self, step: Callable[[], None]) -> None:
         """Run ``step`` if the run fails from here on: how a stage takes back what it did
@@ -221,6 +222,7 @@ class RunRecorder:
         """One epoch's metrics, sent at once as one batch (the UI shows curves as they grow)."""
         self.log_metrics(values, step=epoch)
         self.flush()
+        self.epochs_sent = epoch + 1
 
     def flush(self) -> None:
         """Send every queued metric in as few ``log_batch`` calls as MLflow allows."""
@@ -289,8 +291,34 @@ def tracked_run(
         status = "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED"
         status = getattr(err, "run_status", status)
         reason = f"{type(err).__name__}: {err}"
-        _record_failure(recorder, status, reason[:5000], traceback.format_exc())
+        try:
+            _record_failure(recorder, status, reason[:5000], traceback.format_exc())
+        except Exception as lost:  # the store itself stopped answering
+            raise store_lost(cfg, stage, recorder, lost) from err
         raise
+
+
+def store_lost(
+    cfg: DictConfig, stage: str, recorder: RunRecorder, lost: Exception
+) -> PipelineError:
+    """What a person needs when the tracking store stops answering in the middle of a run:
+    what it holds of the run, what it does not, and what is kept on this machine."""
+    from ..errors import first_line
+
+    kept = [f"this run's log directory {cfg.paths.output_dir}"]
+    checkpoints = Path(cfg.paths.checkpoint_dir)
+    if stage == "train" and any(checkpoints.glob("*.pt")):
+        kept.append(f"its checkpoint in {checkpoints} (train.resume=true continues the same run)")
+    sent = f" and {recorder.epochs_sent} epoch(s) of curves" if recorder.epochs_sent else ""
+    detail = first_line(lost)
+    detail = "connection refused" if "Connection refused" in detail else detail[:200]
+    return PipelineError(
+        mlflow.get_tracking_uri(),
+        "store answers",
+        f"it stopped answering during the {stage} run ({detail}). Recorded there: run "
+        f"{recorder.run_id} with its params{sent}. Not recorded: the rest, the run's end and "
+        f"its outputs (it stays RUNNING there). Kept here: {'; '.join(kept)}",
+    )
 
 
 def _record_failure(recorder: RunRecorder, status: str, reason: str, trace: str) -> None:

@@ -81,6 +81,39 @@ def check_not_moved(uri: str, experiment: str, location: str) -> None:
     )
 
 
+# MLflow's HTTP client retries a failed request 7 times with doubling waits (minutes per call)
+# by default; a stage fails in seconds instead. The environment still decides when it says.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+HEALTH_TIMEOUT = 5.0  # seconds to answer /health before a stage gives up, before any work
+
+
+def check_server(uri: str) -> None:
+    """Refuse a tracking server that does not answer, before any work starts: one line naming
+    it, within seconds (MLflow itself would retry for minutes)."""
+    import urllib.error
+    import urllib.request
+
+    for key, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=HEALTH_TIMEOUT):
+            return
+    except urllib.error.HTTPError:
+        return  # it answers (behind a proxy that guards /health, say): MLflow takes it from here
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise TrackingConfigError(
+            uri,
+            "server reachable",
+            f"no answer ({reason}); start it (`make mlflow-server`) or fix tracking.uri "
+            "($MLFLOW_TRACKING_URI for tracking=server)",
+        ) from err
+
+
 def prepare(tracking: Any, root: Path | None = None) -> str:
     """Point MLflow at the store and create the experiment once; return the experiment id.
 
@@ -88,6 +121,8 @@ def prepare(tracking: Any, root: Path | None = None) -> str:
     for a new SQLite file, migrating its schema) from many processes at once races.
     """
     uri = resolve_tracking_uri(tracking.uri, root)
+    if uri.startswith(("http://", "https://")):
+        check_server(uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(tracking.experiment)

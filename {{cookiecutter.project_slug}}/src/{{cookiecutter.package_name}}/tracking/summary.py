@@ -16,4 +16,7 @@ def print_metrics(metrics: dict[str, float], cfg: DictConfig, title: str | None 
     for name in sorted(metrics, key=lambda n: (not n.startswith("val/"), n)):
         print(f"  {name.ljust(width)}  {metrics[name]:.4f}")
     uri = resolve_tracking_uri(cfg.tracking.uri, Path(cfg.paths.root))
-    print(f"\nOpen them with:  mlflow ui --backend-store-uri {uri}")
+    if uri.startswith(("http://", "https://")):
+        print(f"\nOpen them at:  {uri}")
+    else:
+        print(f"\nOpen them with:  mlflow ui --backend-store-uri {uri}")
