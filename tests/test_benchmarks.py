@@ -17,6 +17,7 @@ SCRIPTS = {  # script: (its arguments after the package, a case its JSON must re
     "training.py": (["4096", "1"], "train_network (ours), no clipping"),
     "tracking_overhead.py": (["4096", "1"], "training, 5 epochs"),
     "validation.py": (["2000", "1"], "samples"),
+    "batch_scoring.py": (["2000", "1"], "peaks"),
 }  # linear_vs_sklearn.py trains on a 300,000-row table: `make bench` only
 
 

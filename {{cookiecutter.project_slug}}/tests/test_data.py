@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.data import (
     sample,
 )
 from {{ cookiecutter.package_name }}.data.io import (
+    read_chunks,
     read_table,
 )
 from {{ cookiecutter.package_name }}.data.schema import (
@@ -221,3 +222,19 @@ def test_a_row_in_two_splits_is_refused() -> None:
     assert "identical row(s)" in str(caught.value)
     spec.allow_duplicate_rows = True
     split_frame(leaky, spec, "next_year_spend_usd", Task.regression, SplitConfig(0.3, 0.3))
+
+
+def test_a_table_read_in_pieces_is_the_table(tmp_path: Path) -> None:
+    """``read_chunks`` gives the whole table, CSV or Parquet (row groups smaller and larger
+    than a piece), each piece indexed by its rows' places in the file; a table with a header
+    and no rows is the same error as for ``read_table``."""
+    frame = pd.DataFrame({"id": range(23), "value": [float(i) / 3 for i in range(23)]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.to_parquet(tmp_path / "t.parquet", index=False, row_group_size=4)
+    for name in ("t.csv", "t.parquet"):
+        pieces = list(read_chunks(tmp_path / name, 5))
+        assert [len(piece) for piece in pieces] == [5, 5, 5, 5, 3]
+        pd.testing.assert_frame_equal(pd.concat(pieces), frame)
+    frame.head(0).to_csv(tmp_path / "empty.csv", index=False)
+    with pytest.raises(DataError, match=r"empty\.csv: check 'has rows' failed"):
+        list(read_chunks(tmp_path / "empty.csv", 5))

@@ -352,3 +352,54 @@ def test_a_model_saved_in_an_older_format_says_to_retrain(champion: tuple, tmp_p
         Predictor.load(saved)
     assert caught.value.file == "model.json" and caught.value.check == "format version"
     assert "retrain" in str(caught.value)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predict_in_pieces_writes_what_one_piece_would(
+    champion: tuple, tmp_path: Path, suffix: str
+) -> None:
+    """Scored ``predict.chunk_rows`` rows at a time (here 7: many pieces, the last one short),
+    from a CSV or a Parquet file with several row groups, the output is the table that one
+    piece for the whole file gives, and the run counts every row."""
+    compose, _ = champion
+    raw = pd.read_csv(new_batch(compose(), tmp_path / "batch.csv"))
+    batch = tmp_path / f"batch{suffix}"
+    if suffix == ".csv":
+        raw.to_csv(batch, index=False)
+    else:
+        raw.to_parquet(batch, index=False, row_group_size=50)
+    outputs = {}
+    for rows in (7, len(raw)):
+        output = tmp_path / f"predictions-{rows}{suffix}"
+        cfg = compose(
+            f"predict.input={batch}", f"predict.output={output}", f"predict.chunk_rows={rows}",
+            stage="predict",
+        )  # fmt: skip
+        predict(cfg)
+        outputs[rows] = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+        assert last_run(cfg, "predict").data.metrics["predict/rows"] == len(raw)
+    pd.testing.assert_frame_equal(outputs[7], outputs[len(raw)])
+    assert outputs[7]["customer_id"].tolist() == raw["customer_id"].tolist()
+
+
+def test_a_bad_row_in_a_late_piece_writes_nothing(champion: tuple, tmp_path: Path) -> None:
+    """A row far into the file that breaks the contract stops the pieces before it from being
+    written: the output that was there stays as it was, no partial file is left, and the
+    error names the file, the column and the check."""
+    compose, _ = champion
+    frame = pd.read_csv(new_batch(compose(), tmp_path / "batch.csv"))
+    frame.loc[len(frame) - 3, "age_years"] = 150.0  # in the last piece
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    output = tmp_path / "predictions.csv"
+    output.write_text("what was there before\n")
+    cfg = compose(
+        f"predict.input={bad}", f"predict.output={output}", "predict.chunk_rows=10",
+        stage="predict",
+    )  # fmt: skip
+    with pytest.raises(DataValidationError) as caught:
+        predict(cfg)
+    assert (caught.value.file, caught.value.column) == (str(bad), "age_years")
+    assert output.read_text() == "what was there before\n"
+    assert not list(tmp_path.glob(".*partial"))
+    assert last_run(cfg, "predict").info.status == "FAILED"

@@ -210,12 +210,15 @@ class PredictConfig:
     """``predict``: the model, the raw rows to score (no target needed) and where to write.
 
     ``input`` defaults to the data config's ``new_rows``; ``output`` left null means
-    ``data/predictions/<input file name>``.
+    ``data/predictions/<input file name>``. Rows are read, checked, scored and written
+    ``chunk_rows`` at a time (Parquet row groups are read in batches of that size), so memory
+    stays bounded whatever the file's size.
     """
 
     model: str = "champion"
     input: str | None = None
     output: str | None = None
+    chunk_rows: int = 100_000
 
 
 @dataclass

@@ -23,12 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def predict(cfg: DictConfig) -> Path:
-    """Score ``predict.input`` with ``predict.model``; write ``predict.output``; return it."""
-    import pandas as pd
+    """Score ``predict.input`` with ``predict.model``; write ``predict.output``; return it.
 
-    from .data.io import check_writable, required_input, table_format, write_table
-    from .data.load import Source, load_validated
-    from .data.schema import Role
+    The rows are read, checked, scored and written ``predict.chunk_rows`` at a time, so a file
+    of any size needs the memory of one piece; the output appears whole once the last piece is
+    written, or not at all."""
+    from .data.io import check_writable, required_input, table_format, write_tables
+    from .data.load import Source, stream_validated
     from .serving.predictor import open_model
     from .tracking.runs import tracked_run
 
@@ -39,19 +40,17 @@ def predict(cfg: DictConfig) -> Path:
         check_writable(output, "predict.output")
         predictor, uri, _ = open_model(run, cfg.predict.model, cfg.tracking.model_name)
         read = Source(source, "predict", "predict.input", serving=True, contract=uri)
-        frame = load_validated(read, predictor.spec, run)
-        table, stats = predictor.predict(frame)
-        ids = frame[predictor.spec.names(Role.id)].convert_dtypes()  # 7, not 7.0
-        result = pd.concat([ids, table], axis=1)
-        for column, count in stats.unseen.items():
+        pieces = stream_validated(read, predictor.spec, run, cfg.predict.chunk_rows)
+        scored = predictor.score_pieces(pieces)
+        write_tables(scored, output, "predict.output")
+        for column, count in scored.unseen.items():
             if count:
                 log.warning("%s: %d rows have categories unseen in training", column, count)
         run.log_metrics(
-            {"predict/rows": len(result)}
-            | {f"predict/unseen/{column}": n for column, n in stats.unseen.items()}
+            {"predict/rows": scored.rows}
+            | {f"predict/unseen/{column}": n for column, n in scored.unseen.items()}
         )
-        write_table(result, output)
-    log.info("wrote %d predictions to %s", len(result), output)
+    log.info("wrote %d predictions to %s", scored.rows, output)
     return output
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -60,14 +60,38 @@ def write_table(frame: pd.DataFrame, path: str | Path, setting: str = "predict.o
     file already there stays as it was. Any failure (a read-only or full disk, a path that is a
     directory, a parent that is a file) is one :class:`DataError` naming the file and the config
     key ``setting``, and leaves no partial file behind."""
+    return write_tables([frame], path, setting)
+
+
+def write_tables(
+    frames: Iterable[pd.DataFrame], path: str | Path, setting: str = "predict.output"
+) -> Path:
+    """:func:`write_table` for a table that arrives in pieces (``predict`` on a large file): each
+    is appended to the partial file as it comes, so memory holds one piece at a time, and the
+    file appears at ``path`` only once the last piece is written. An error raised while the
+    pieces are made (a chunk that breaks the contract) leaves nothing behind either."""
     path = Path(path)
     kind = table_format(path)
 
     def write(target: Path) -> None:
-        if kind == "csv":
-            frame.to_csv(target, index=False)
-        else:
-            frame.to_parquet(target, index=False)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parquet: pq.ParquetWriter | None = None
+        try:
+            for number, frame in enumerate(frames):
+                if kind == "csv":
+                    frame.to_csv(
+                        target, index=False, mode="a" if number else "w", header=not number
+                    )
+                    continue
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if parquet is None:
+                    parquet = pq.ParquetWriter(target, table.schema)
+                parquet.write_table(table.cast(parquet.schema))
+        finally:
+            if parquet is not None:
+                parquet.close()
 
     atomic_write(path, write, setting)
     return path
@@ -109,27 +133,64 @@ def atomic_write(
             partial.unlink(missing_ok=True)
 
 
-def read_table(path: str | Path, setting: str = "data.path") -> pd.DataFrame:
-    """Return the table at ``path``; raise :class:`DataError` naming the file and the check.
-
-    ``setting`` is the config key that named the file, so a wrong path says what to fix."""
-    path = Path(path)
-    name = str(path)
+def _readable(path: Path, setting: str) -> str:
+    """The table's format, once the file is known to exist, be a file and not be empty."""
     if not path.exists():
         raise _no_such_file(path, setting)
     if not path.is_file():
-        raise DataError(name, "is a file", "the path is a directory")
+        raise DataError(str(path), "is a file", "the path is a directory")
     kind = table_format(path)
     if path.stat().st_size == 0:
-        raise DataError(name, "not empty", "the file is empty")
+        raise DataError(str(path), "not empty", "the file is empty")
+    return kind
+
+
+@contextlib.contextmanager
+def _reading(path: Path, kind: str) -> Iterator[None]:
+    """What pandas and pyarrow raise on a bad file, as one :class:`DataError` naming it."""
+    name = str(path)
     try:
-        frame = pd.read_csv(path, encoding="utf-8") if kind == "csv" else pd.read_parquet(path)
+        yield
     except UnicodeDecodeError as err:
         raise DataError(name, "UTF-8 encoding", f"byte {err.start} is not valid UTF-8") from err
     except pd.errors.EmptyDataError as err:
         raise DataError(name, "not empty", "the file has no header and no rows") from err
     except (pd.errors.ParserError, ValueError, OSError) as err:
         raise DataError(name, f"readable {kind}", first_line(err)) from err
+
+
+def read_table(path: str | Path, setting: str = "data.path") -> pd.DataFrame:
+    """Return the table at ``path``; raise :class:`DataError` naming the file and the check.
+
+    ``setting`` is the config key that named the file, so a wrong path says what to fix."""
+    path = Path(path)
+    kind = _readable(path, setting)
+    with _reading(path, kind):
+        frame = pd.read_csv(path, encoding="utf-8") if kind == "csv" else pd.read_parquet(path)
     if frame.empty:
-        raise DataError(name, "has rows", "the file has a header but no data rows")
+        raise DataError(str(path), "has rows", "the file has a header but no data rows")
     return frame
+
+
+def read_chunks(path: str | Path, rows: int, setting: str = "data.path") -> Iterator[pd.DataFrame]:
+    """The table at ``path`` in pieces of at most ``rows`` rows (Parquet record batches, CSV
+    chunks), each indexed by its rows' positions in the file, with :func:`read_table`'s errors:
+    memory holds one piece, whatever the file's size."""
+    path = Path(path)
+    kind = _readable(path, setting)
+    start = 0
+    with _reading(path, kind):
+        if kind == "csv":
+            pieces: Iterator[pd.DataFrame] = pd.read_csv(path, encoding="utf-8", chunksize=rows)
+        else:
+            import pyarrow.parquet as pq
+
+            batches = pq.ParquetFile(path).iter_batches(batch_size=rows)
+            pieces = (batch.to_pandas() for batch in batches)
+        for piece in pieces:
+            piece.index = pd.RangeIndex(start, start + len(piece))
+            start += len(piece)
+            if len(piece):
+                yield piece
+    if start == 0:
+        raise DataError(str(path), "has rows", "the file has a header but no data rows")

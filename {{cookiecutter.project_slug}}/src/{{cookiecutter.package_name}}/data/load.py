@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..config import Task
-from .io import read_table
+from .io import read_chunks, read_table
 from .schema import Role, SchemaSpec
 from .validation import Problem, ValidationReport, target_problems, validate_frame
 
@@ -18,14 +19,34 @@ if TYPE_CHECKING:  # the one run type that reads tables; the data layer never im
     from ..tracking.runs import RunRecorder
 
 
+class Fingerprinter:
+    """F4: what identifies a table (row count, columns with dtypes, a content digest), built
+    from the whole table or piece by piece as it is read in chunks."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.rows = 0
+        self.columns: dict[str, str] | None = None
+
+    def add(self, frame: pd.DataFrame) -> Fingerprinter:
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        self.digest.update(rows.tobytes())
+        self.rows += len(frame)
+        if self.columns is None:
+            self.columns = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
+        return self
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "columns": self.columns or {},
+            "digest": self.digest.hexdigest()[:16],
+        }
+
+
 def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
-    """F4: what identifies a table: row count, columns with dtypes, and a content digest."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return {
-        "rows": len(frame),
-        "columns": {str(name): str(dtype) for name, dtype in frame.dtypes.items()},
-        "digest": digest.hexdigest()[:16],
-    }
+    """F4: the fingerprint of a whole table."""
+    return Fingerprinter().add(frame).result()
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,33 @@ def load_validated(source: Source, spec: SchemaSpec, run: RunRecorder) -> pd.Dat
     checked, report = inspect_table(source, spec, run)
     report.raise_if_failed()
     return checked
+
+
+def stream_validated(
+    source: Source, spec: SchemaSpec, run: RunRecorder, rows: int
+) -> Iterator[pd.DataFrame]:
+    """:func:`load_validated` for rows to score of any size: read, checked and handed on in
+    pieces of at most ``rows`` rows, so memory does not grow with the file. Only row-level
+    checks apply (``source.serving``: a table-level check needs the whole table). The first
+    piece that breaks the contract raises, with everything found so far; the report and the
+    fingerprint of all pieces are recorded on ``run`` either way."""
+    assert source.serving, "only rows to score are checked piece by piece"
+    report: ValidationReport | None = None
+    seen = Fingerprinter()
+    for piece in read_chunks(source.path, rows, source.setting):
+        checked, part = validate_frame(piece, spec, str(source.path), serving=True)
+        seen.add(piece)
+        if report is None:
+            report, first = part, piece
+            report.contract = source.contract
+        else:
+            report.add(part)
+        if not part.ok:
+            break
+        yield checked
+    assert report is not None  # read_chunks raises on a table without rows
+    run.log_data(first, report, spec, source.context, seen.result(), streamed=True)
+    report.raise_if_failed()
 
 
 def schema_changes(

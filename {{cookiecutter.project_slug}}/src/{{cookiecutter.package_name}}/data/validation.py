@@ -59,6 +59,22 @@ class ValidationReport:
     def ok(self) -> bool:
         return not self.failures
 
+    def add(self, part: ValidationReport) -> None:
+        """Fold in the report on the next piece of the same file (a table read in chunks): rows
+        add up, and a check that failed or warned in several pieces stays one problem."""
+        self.rows += part.rows
+        for mine, theirs in ((self.failures, part.failures), (self.warnings, part.warnings)):
+            known = {(problem.column, problem.check): problem for problem in mine}
+            for problem in theirs:
+                same = known.get((problem.column, problem.check))
+                if same is None:
+                    mine.append(problem)
+                    known[(problem.column, problem.check)] = problem
+                else:
+                    same.rows += problem.rows
+                    same.examples = list(dict.fromkeys(same.examples + problem.examples))
+                    same.examples = same.examples[:EXAMPLES]
+
     def raise_if_failed(self) -> None:
         """Raise :class:`DataValidationError` (the whole report, its first failure as the
         one-line message) when any check failed."""

@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from omegaconf import OmegaConf
 
 from ..config import Task
 from ..data.features import FeaturePipeline, TransformStats, stored_json
-from ..data.schema import SchemaSpec, dump_schema, load_schema
+from ..data.schema import Role, SchemaSpec, dump_schema, load_schema
 from ..data.tensors import TargetEncoding
 from ..data.validation import ValidationReport, check_frame, validate_frame
 from ..errors import PipelineError, first_line
@@ -112,6 +114,30 @@ class Predictor:
         for i, label in enumerate(self.encoding.classes):
             table[f"{PROBABILITY_PREFIX}{label}"] = values[:, i]
         return table, stats
+
+    def score_pieces(self, pieces: Iterable[pd.DataFrame]) -> Scored:
+        """The predictions of rows that arrive in pieces, made one piece at a time as they are
+        asked for (``predict`` on a file of any size)."""
+        return Scored(self, pieces)
+
+
+@dataclass
+class Scored:
+    """Iterate for one table per piece: the id columns, ``prediction`` and the probabilities;
+    meanwhile the rows scored and the categories unseen in training add up over all pieces."""
+
+    predictor: Predictor
+    pieces: Iterable[pd.DataFrame]
+    rows: int = 0
+    unseen: Counter[str] = field(default_factory=Counter)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        ids = self.predictor.spec.names(Role.id)
+        for frame in self.pieces:
+            table, stats = self.predictor.predict(frame)
+            self.rows += len(frame)
+            self.unseen.update(stats.unseen)
+            yield pd.concat([frame[ids].convert_dtypes(), table], axis=1)  # ids: 7, not 7.0
 
 
 class PyfuncModel(mlflow.pyfunc.PythonModel):

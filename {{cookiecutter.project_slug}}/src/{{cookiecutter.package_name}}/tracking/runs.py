@@ -178,9 +178,12 @@ class RunRecorder:
         spec: SchemaSpec,
         context: str,
         fingerprint: Mapping[str, Any],
+        streamed: bool = False,
     ) -> None:
         """Record what a stage read: the validation report (P2), the feature list with meanings
-        and units (F2), and the schema and data fingerprints (F4), as tags and artifacts."""
+        and units (F2), and the schema and data fingerprints (F4), as tags and artifacts. For
+        a table read in pieces (``streamed``: ``frame`` is its first), the dataset MLflow
+        records carries the whole table's digest, not the piece's profile."""
         from ..data.validation import describe_features
 
         mlflow.log_text(report.to_json(), f"validation/{context}.json")
@@ -197,9 +200,15 @@ class RunRecorder:
         )
         with warnings.catch_warnings():  # MLflow's hints about int columns and source types
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(
-                frame, source=report.file, name=Path(report.file).name
-            )
+            name = Path(report.file).name
+            if streamed:
+                from mlflow.data.dataset_source_registry import resolve_dataset_source
+                from mlflow.data.meta_dataset import MetaDataset
+
+                source = resolve_dataset_source(report.file)
+                dataset = MetaDataset(source, name=name, digest=fingerprint["digest"])
+            else:
+                dataset = mlflow.data.from_pandas(frame, source=report.file, name=name)
             log_input(dataset, context)
 
     def log_advice(self, advice: Any, losses: list[float]) -> None:

@@ -1,0 +1,115 @@
+"""Batch scoring of a large file: ``predict`` (pieces of ``predict.chunk_rows``) against loading
+the whole file and calling the MLflow pyfunc model once.
+
+Run by ``run.py`` with the baked project's ``src`` on the path:
+``batch_scoring.py <package> <rows> <repeats>``; prints JSON. It writes the sample,
+trains a linear model into a throw-away store, and tiles the sample's new rows into a Parquet
+file of ``rows`` rows (row groups of 100,000). Each case runs in a fresh process, so its peak
+resident memory (``ru_maxrss``, imports included) is its own; rounds interleave the cases so
+machine noise hits both alike. The streamed case also runs on a tenth of the rows: its peak
+memory must not grow with the file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def case(kind: str, package: str, store: str, source: str, output: str) -> None:
+    """One scoring in this process; prints its wall seconds and peak RSS (MiB)."""
+    start = time.perf_counter()
+    if kind == "whole":
+        import mlflow
+        import pandas as pd
+
+        mlflow.set_tracking_uri(store)
+        model = mlflow.pyfunc.load_model(f"models:/{package}-bench@champion")
+        model.predict(pd.read_parquet(source)).to_parquet(output, index=False)
+    else:
+        from hydra import compose, initialize_config_dir
+
+        config = __import__(f"{package}.config", fromlist=["CONFIG_DIR"])
+        predict = __import__(f"{package}.predict", fromlist=["predict"]).predict
+        overrides = [
+            f"tracking.uri={store}",
+            "tracking.experiment=bench",
+            f"tracking.model_name={package}-bench",
+            f"predict.input={source}",
+            f"predict.output={output}",
+            "paths.output_dir=/tmp/bench-predict",
+        ]
+        with initialize_config_dir(str(config.CONFIG_DIR), version_base="1.3"):
+            predict(compose("predict", overrides=overrides))
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "peak_mib": peak}))
+
+
+def measured(kind: str, package: str, store: str, source: Path, output: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--case", kind, package, store, str(source), str(output)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def tiled(batch: Path, rows: int, path: Path) -> None:
+    """``rows`` rows made of copies of the new-rows batch, with unique ids, as Parquet."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(batch)
+    with pq.ParquetWriter(path, pa.Table.from_pandas(frame, preserve_index=False).schema) as out:
+        for start in range(0, rows, 100_000):
+            size = min(100_000, rows - start)
+            piece = frame.iloc[np.arange(size) % len(frame)].reset_index(drop=True)
+            piece[piece.columns[0]] = np.arange(start, start + size) + 1_000_000
+            out.write_table(pa.Table.from_pandas(piece, preserve_index=False))
+
+
+def main(package: str, rows: int, repeats: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-scoring-"))
+    store = f"sqlite:///{work / 'mlflow.db'}"
+    train = [
+        sys.executable, "-m", f"{package}.train", f"tracking.uri={store}",
+        "tracking.experiment=bench", f"tracking.model_name={package}-bench",
+        "train.steps=200", f"paths.output_dir={work / 'train'}",
+    ]  # fmt: skip
+    for command in ([sys.executable, "-m", f"{package}.dataset"], train):
+        subprocess.run(command, check=True, capture_output=True)
+    root = Path(importlib.import_module(package).__file__).parents[2]  # src/<package>/..
+    batch = root / "data" / "sample" / "new_batch.csv"
+    big, small = work / "big.parquet", work / "small.parquet"
+    tiled(batch, rows, big)
+    tiled(batch, max(rows // 10, 1), small)
+    samples: dict[str, list[float]] = {"whole file, pyfunc once": [], "predict (pieces)": []}
+    peaks: dict[str, list[float]] = {name: [] for name in samples}
+    peaks["predict (pieces), a tenth of the rows"] = []
+    for _ in range(repeats):
+        for name, kind in (("whole file, pyfunc once", "whole"), ("predict (pieces)", "stream")):
+            result = measured(kind, package, store, big, work / f"{kind}.parquet")
+            samples[name].append(result["seconds"])
+            peaks[name].append(result["peak_mib"])
+        result = measured("stream", package, store, small, work / "small-out.parquet")
+        peaks["predict (pieces), a tenth of the rows"].append(result["peak_mib"])
+    print(json.dumps({"samples": samples, "peaks": peaks, "rows": rows}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--case":
+        case(*sys.argv[2:7])
+    else:
+        main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
