@@ -50,6 +50,7 @@ COMMON_FILES = frozenset(
         "configs/experiment/optimizers.yaml",
         "configs/hydra/default.yaml",
         "configs/hydra/launcher/parallel.yaml",
+        "configs/hydra/launcher/slurm.yaml",
         "configs/model/baseline.yaml",
         "configs/model/linear.yaml",
         "configs/model/mlp.yaml",
@@ -106,6 +107,7 @@ COMMON_FILES = frozenset(
         "src/{pkg}/training/__init__.py",
         "src/{pkg}/training/advisor.py",
         "src/{pkg}/training/checkpoint.py",
+        "src/{pkg}/training/distributed.py",
         "src/{pkg}/training/loop.py",
         "src/{pkg}/training/steps.py",
         "src/{pkg}/use_data.py",
@@ -160,6 +162,7 @@ HEAVY_FIRST = (
     "test_makefile.py",
     "test_recipes.py",
     "test_sweeps.py",
+    "test_distributed.py",
     "test_generated.py",
     "test_adversarial.py",
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,19 @@ def register_configs() -> None:
         store.store(group=group, name="schema", node=schema)
     store.store(group="model", name="mlp_schema", node=MLPConfig)
     OmegaConf.register_new_resolver("project_root", lambda: str(project_root()), replace=True)
+    # configs/hydra/default.yaml: under torchrun, every rank's run directory is named after
+    # torchrun's run id (else the time, like Hydra's `now`), and only rank 0 writes Hydra's
+    # config snapshot into it.
+    OmegaConf.register_new_resolver("run_name", _run_name, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("rank_zero", _rank_zero, replace=True)
+
+
+def _run_name(pattern: str) -> str:
+    return os.environ.get("TORCHELASTIC_RUN_ID") or datetime.now().strftime(pattern)
+
+
+def _rank_zero(value: str) -> str | None:
+    return value if os.environ.get("RANK", "0") == "0" else None
 
 
 register_configs()

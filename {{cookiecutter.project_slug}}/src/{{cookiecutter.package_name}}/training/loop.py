@@ -21,7 +21,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -29,7 +29,9 @@ from torch import nn
 from ..config import Optimizer, TrainConfig
 from ..data.tensors import TargetEncoding, Tensors
 from ..errors import PipelineError
+from . import distributed
 from .checkpoint import CheckpointFile, History, TrainState
+from .distributed import Shard
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -89,8 +91,10 @@ class Schedule:
 
 def pick_device(name: str) -> torch.device:
     """``auto``: CUDA when present, else CPU; anything else is passed to ``torch.device``."""
+    if name == "auto" and torch.cuda.is_available():  # under torchrun: this rank's own GPU
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cpu")
     return torch.device(name)
 
 
@@ -112,7 +116,7 @@ def _penalty(weights: list[torch.Tensor], l1: float, l2: float) -> torch.Tensor:
 
 def _show_progress() -> bool:
     """A live bar only for a person at a terminal: never under CI or in a log file."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
+    return sys.stderr.isatty() and not os.environ.get("CI") and distributed.current().main
 
 
 @dataclass(frozen=True)
@@ -141,9 +145,15 @@ class Loop:
     val: Tensors
     cfg: TrainConfig
     schedule: Schedule
+    shard: Shard = field(default_factory=Shard)
 
     def __post_init__(self) -> None:
         self.optimizer = _optimizer(list(self.net.parameters()), self.cfg)
+        self.model = self.net  # what the training steps call; under torchrun, DDP around net
+        if self.shard.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.model = DistributedDataParallel(self.net)
         self.generator = torch.Generator().manual_seed(self.cfg.seed)
         self.weights = [p for n, p in self.net.named_parameters() if n.endswith("weight")]
         self.state = TrainState(
@@ -193,9 +203,12 @@ class Loop:
         norms = torch.zeros(steps, device=x.device)
         self.net.train()
         order = torch.randperm(len(x), generator=self.generator).to(x.device)
+        rank, world = self.shard.rank, self.shard.world
         for step in range(steps):
             batch = order[step * size : (step + 1) * size]
-            loss = self.loss_fn(self.net(x[batch]), y[batch])
+            if world > 1:  # this rank's piece of the batch; DDP averages the gradients
+                batch = batch.tensor_split(world)[rank]
+            loss = self.loss_fn(self.model(x[batch]), y[batch])
             objective = loss
             if penalised:
                 objective = loss + _penalty(self.weights, cfg.l1, cfg.l2)
@@ -206,6 +219,8 @@ class Loop:
                 norms[step] = nn.utils.clip_grad_norm_(params, clip)
             self.optimizer.step()
             losses[step] = loss.detach()
+        if world > 1:  # every rank sees every rank's losses: one exchange per epoch
+            losses, objectives, norms = _averaged(losses, objectives, norms, world, penalised)
         self.guard(epoch, objectives, norms)
         return float((losses.cpu() * self.sizes).sum()) / len(x)
 
@@ -239,6 +254,19 @@ class Loop:
         return history.stopped_early
 
 
+def _averaged(
+    losses: torch.Tensor, objectives: torch.Tensor, norms: torch.Tensor, world: int, both: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The step losses averaged over the ranks (a NaN on any rank reaches every rank, so all
+    stop at the same step); gradient norms are the same everywhere after DDP's averaging."""
+    import torch.distributed as dist
+
+    stacked = torch.stack([losses, objectives if both else losses])
+    dist.all_reduce(stacked)
+    stacked /= world
+    return stacked[0], stacked[1] if both else stacked[0], norms
+
+
 def train_network(
     net: nn.Module,
     encoding: TargetEncoding,
@@ -262,7 +290,8 @@ def train_network(
         Tensors(s.x.to(device), encoding.fit_targets(s.y).to(device)) for s in (train, val)
     ]
     loss_fn = nn.CrossEntropyLoss() if encoding.task.is_classification else nn.MSELoss()
-    loop = Loop(net.to(device), loss_fn, *on_device, cfg, Schedule.of(cfg, len(train.x)))
+    schedule = Schedule.of(cfg, len(train.x))
+    loop = Loop(net.to(device), loss_fn, *on_device, cfg, schedule, distributed.current())
     start, epochs = loop.start(hooks.resume), loop.schedule.epochs
     with Progress(disable=not _show_progress(), transient=True) as progress:
         bar = progress.add_task("training", total=epochs, completed=start)

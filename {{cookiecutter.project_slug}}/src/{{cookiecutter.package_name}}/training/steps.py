@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import torch
@@ -80,6 +81,16 @@ def prepare_data(cfg: DictConfig, run: RunRecorder) -> Prepared:
     return Prepared(spec, splits, features, encoding, tensors)
 
 
+def follow(cfg: DictConfig, resume: TrainState | None) -> dict[str, float]:
+    """A torchrun rank other than 0: the same data and the same network, trained in step with
+    rank 0 (DDP), with nothing recorded or written (rank 0 records the run); no metrics."""
+    from .distributed import Unrecorded
+
+    quiet = cast("RunRecorder", Unrecorded())
+    fit_model(cfg, prepare_data(cfg, quiet), quiet, None, resume)
+    return {}
+
+
 def reference(data: Prepared) -> Model:
     """P1: the trivial baseline every model is measured against, fitted in closed form."""
     return fit_baseline(data.encoding, data.tensors["train"])
@@ -89,13 +100,13 @@ def fit_model(
     cfg: DictConfig,
     data: Prepared,
     run: RunRecorder,
-    checkpoint: CheckpointFile,
+    checkpoint: CheckpointFile | None,
     resume: TrainState | None,
     on_epoch: EpochCallback | None = None,
 ) -> Model:
     """``cfg.model``, fitted as it says it must be: in closed form, or by the training loop
-    with a checkpoint after every epoch and the curves and advice recorded (T1-T7);
-    ``on_epoch`` sees each epoch's losses after they are logged."""
+    with a checkpoint after every epoch (none: a torchrun rank other than 0) and the curves and
+    advice recorded (T1-T7); ``on_epoch`` sees each epoch's losses after they are logged."""
     train, encoding = data.tensors["train"], data.encoding
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg.model, encoding.task, train.x.shape[1], encoding.n_outputs)
@@ -107,7 +118,8 @@ def fit_model(
         if on_epoch is not None:
             on_epoch(epoch, losses)
 
-    hooks = Hooks(logged, replace(checkpoint, run_id=run.run_id), resume)
+    saved = replace(checkpoint, run_id=run.run_id) if checkpoint else None  # None: not rank 0
+    hooks = Hooks(logged, saved, resume)
     fitted, history = train_network(model, encoding, train, data.tensors["val"], cfg.train, hooks)
     report_training(run, history, cfg.train.lr)
     return fitted
