@@ -1,13 +1,14 @@
-"""Batch scoring of a large file: ``predict`` (pieces of ``predict.chunk_rows``) against loading
-the whole file and calling the MLflow pyfunc model once.
+"""Batch scoring and monitoring of a large file: ``predict`` (pieces of ``predict.chunk_rows``)
+against loading the whole file and calling the MLflow pyfunc model once, and ``monitor`` (pieces
+of ``monitor.chunk_rows``) on the whole file and on a hundredth of it.
 
 Run by ``run.py`` with the baked project's ``src`` on the path:
 ``batch_scoring.py <package> <rows> <repeats>``; prints JSON. It writes the sample,
 trains a linear model into a throw-away store, and tiles the sample's new rows into a Parquet
 file of ``rows`` rows (row groups of 100,000). Each case runs in a fresh process, so its peak
 resident memory (``ru_maxrss``, imports included) is its own; rounds interleave the cases so
-machine noise hits both alike. The streamed case also runs on a tenth of the rows: its peak
-memory must not grow with the file.
+machine noise hits every case alike. The streamed stages also run on a tenth (predict) and a
+hundredth (monitor) of the rows: their peak memory must not grow with the file.
 """
 
 from __future__ import annotations
@@ -32,21 +33,23 @@ def case(kind: str, package: str, store: str, source: str, output: str) -> None:
         mlflow.set_tracking_uri(store)
         model = mlflow.pyfunc.load_model(f"models:/{package}-bench@champion")
         model.predict(pd.read_parquet(source)).to_parquet(output, index=False)
-    else:
+    else:  # a stage of the project: predict, or monitor
         from hydra import compose, initialize_config_dir
 
         config = __import__(f"{package}.config", fromlist=["CONFIG_DIR"])
-        predict = __import__(f"{package}.predict", fromlist=["predict"]).predict
+        stage = "monitor" if kind == "monitor" else "predict"
+        run = getattr(__import__(f"{package}.{stage}", fromlist=[stage]), stage)
         overrides = [
             f"tracking.uri={store}",
             "tracking.experiment=bench",
             f"tracking.model_name={package}-bench",
-            f"predict.input={source}",
-            f"predict.output={output}",
-            "paths.output_dir=/tmp/bench-predict",
+            f"{stage}.input={source}",
+            f"paths.output_dir={Path(output).parent / stage}",
         ]
+        if stage == "predict":
+            overrides.append(f"predict.output={output}")
         with initialize_config_dir(str(config.CONFIG_DIR), version_base="1.3"):
-            predict(compose("predict", overrides=overrides))
+            run(compose(stage, overrides=overrides))
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": elapsed, "peak_mib": peak}))
@@ -92,19 +95,25 @@ def main(package: str, rows: int, repeats: int) -> None:
         subprocess.run(command, check=True, capture_output=True)
     root = Path(importlib.import_module(package).__file__).parents[2]  # src/<package>/..
     batch = root / "data" / "sample" / "new_batch.csv"
-    big, small = work / "big.parquet", work / "small.parquet"
-    tiled(batch, rows, big)
-    tiled(batch, max(rows // 10, 1), small)
-    samples: dict[str, list[float]] = {"whole file, pyfunc once": [], "predict (pieces)": []}
-    peaks: dict[str, list[float]] = {name: [] for name in samples}
-    peaks["predict (pieces), a tenth of the rows"] = []
+    files = {"all": work / "big.parquet", "tenth": work / "tenth.parquet"}
+    files["hundredth"] = work / "hundredth.parquet"
+    for path, share in zip(files.values(), (1, 10, 100), strict=True):
+        tiled(batch, max(rows // share, 1), path)
+    cases = {  # name: (kind, file); the first two are timed against each other
+        "whole file, pyfunc once": ("whole", "all"),
+        "predict (pieces)": ("stream", "all"),
+        "predict (pieces), a tenth of the rows": ("stream", "tenth"),
+        "monitor (pieces)": ("monitor", "all"),
+        "monitor (pieces), a hundredth of the rows": ("monitor", "hundredth"),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    peaks: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeats):
-        for name, kind in (("whole file, pyfunc once", "whole"), ("predict (pieces)", "stream")):
-            result = measured(kind, package, store, big, work / f"{kind}.parquet")
+        for name, (kind, size) in cases.items():
+            output = work / f"{kind}-{size}.parquet"
+            result = measured(kind, package, store, files[size], output)
             samples[name].append(result["seconds"])
             peaks[name].append(result["peak_mib"])
-        result = measured("stream", package, store, small, work / "small-out.parquet")
-        peaks["predict (pieces), a tenth of the rows"].append(result["peak_mib"])
     print(json.dumps({"samples": samples, "peaks": peaks, "rows": rows}))
 
 

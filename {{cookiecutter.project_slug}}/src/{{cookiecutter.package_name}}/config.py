@@ -237,7 +237,8 @@ class MonitorConfig:
     when a change counts as drift (P4). A check flags drift only when its Benjamini-Hochberg
     adjusted p-value is below ``alpha`` *and* its effect reaches its threshold (each threshold
     is named after its effect, see ``monitoring.drift``); the batch is drifted when at least
-    ``min_drifted_features`` features are."""
+    ``min_drifted_features`` features are. The batch is read, checked and counted
+    ``chunk_rows`` rows at a time, so a file of any size needs the memory of one piece."""
 
     input: str | None = None
     reference: str = "champion"
@@ -248,6 +249,7 @@ class MonitorConfig:
     out_of_range_share: float = 0.01
     new_category_share: float = 0.01
     min_drifted_features: int = 1
+    chunk_rows: int = 100_000
 
 
 @dataclass

@@ -43,9 +43,9 @@ def monitor(cfg: DictConfig) -> MonitorReport:
     FAILED). Findings are not failures: the run finishes and the report says what it found.
     """
     from .data.io import required_input
-    from .data.load import Source, inspect_table
+    from .data.load import Inspection, Source
     from .data.validation import STRUCTURE
-    from .monitoring.drift import detect_drift
+    from .monitoring.drift import BatchCounts
     from .monitoring.report import MonitorReport, record
     from .serving.predictor import open_model
     from .tracking.runs import tracked_run
@@ -59,17 +59,21 @@ def monitor(cfg: DictConfig) -> MonitorReport:
         )
         spec = predictor.spec
         batch = Source(source, "monitor", "monitor.input", serving=True, contract=uri)
-        frame, checked = inspect_table(batch, spec, run, reference_run=trained_by)
+        inspection = Inspection(batch, spec, run, settings.chunk_rows, reference_run=trained_by)
+        counts = BatchCounts(predictor.profile, predictor.features)
+        for piece in inspection:  # a file of any size, one piece in memory at a time
+            counts.add(piece)
+        checked = inspection.report
         report = MonitorReport(
             file=str(source),
             reference=uri,
-            drift=detect_drift(frame, predictor.profile, predictor.features, settings),
+            drift=counts.report(settings),
             violations=[p for p in checked.failures if p.check not in STRUCTURE.values()],
             schema_changes=checked.schema_changes,
-            new_columns=[str(c) for c in frame.columns if c not in spec.columns],
+            new_columns=[c for c in checked.columns if c not in spec.columns],
             strict=spec.strict,
         )
-        summary = record(report, run, output, rows=len(frame))
+        summary = record(report, run, output, rows=counts.rows)
     print(summary, end="")
     return report
 

@@ -82,19 +82,25 @@ def inspect_table(
         report.warnings += warnings
     current = fingerprint(frame)
     if reference_run:
-        trained_on, trained_schema = run.training_fingerprint(reference_run)
-        changes = [
-            f"same columns as run {reference_run}: {change}"
-            for change in schema_changes(trained_on, current, spec, source.serving)
-        ]
-        if trained_schema and trained_schema != spec.fingerprint():
-            changes.append(
-                f"schema changed since run {reference_run} "
-                f"({trained_schema} -> {spec.fingerprint()})"
-            )
-        report.schema_changes = [Problem(None, change, 0) for change in changes]
+        report.schema_changes = changes_since(reference_run, current, spec, source, run)
     run.log_data(frame, report, spec, source.context, current)
     return checked, report
+
+
+def changes_since(
+    reference_run: str, current: dict[str, Any], spec: SchemaSpec, source: Source, run: RunRecorder
+) -> list[Problem]:
+    """F4: how a table's columns and schema differ from what ``reference_run`` trained on."""
+    trained_on, trained_schema = run.training_fingerprint(reference_run)
+    changes = [
+        f"same columns as run {reference_run}: {change}"
+        for change in schema_changes(trained_on, current, spec, source.serving)
+    ]
+    if trained_schema and trained_schema != spec.fingerprint():
+        changes.append(
+            f"schema changed since run {reference_run} ({trained_schema} -> {spec.fingerprint()})"
+        )
+    return [Problem(None, change, 0) for change in changes]
 
 
 def load_validated(source: Source, spec: SchemaSpec, run: RunRecorder) -> pd.DataFrame:
@@ -104,31 +110,55 @@ def load_validated(source: Source, spec: SchemaSpec, run: RunRecorder) -> pd.Dat
     return checked
 
 
+class Inspection:
+    """:func:`inspect_table` for rows to score of any size: iterate for the checked pieces of at
+    most ``rows`` rows, so memory does not grow with the file. Only row-level checks apply
+    (``source.serving``: a table-level check needs the whole table). Once the pieces are read
+    (or, with ``stop_on_failure``, at the first piece that breaks the contract), ``report``
+    holds what all pieces showed (with ``reference_run``, the schema changes since it too),
+    and the report and the whole file's fingerprint are recorded on ``run``."""
+
+    def __init__(
+        self,
+        source: Source,
+        spec: SchemaSpec,
+        run: RunRecorder,
+        rows: int,
+        reference_run: str | None = None,
+    ) -> None:
+        assert source.serving, "only rows to score are checked piece by piece"
+        self.source, self.spec, self.run, self.rows = source, spec, run, rows
+        self.reference_run = reference_run
+        self.report = ValidationReport(str(source.path), 0, [], contract=source.contract)
+        self.stop_on_failure = False
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        seen, first = Fingerprinter(), None
+        for piece in read_chunks(self.source.path, self.rows, self.source.setting):
+            checked, part = validate_frame(piece, self.spec, str(self.source.path), serving=True)
+            seen.add(piece)
+            if first is None:
+                first, self.report.columns = piece, part.columns
+            self.report.add(part)
+            if self.stop_on_failure and not part.ok:
+                break
+            yield checked
+        current = seen.result()
+        if self.reference_run:
+            found = changes_since(self.reference_run, current, self.spec, self.source, self.run)
+            self.report.schema_changes = found
+        self.run.log_data(first, self.report, self.spec, self.source.context, current, True)
+
+
 def stream_validated(
     source: Source, spec: SchemaSpec, run: RunRecorder, rows: int
 ) -> Iterator[pd.DataFrame]:
-    """:func:`load_validated` for rows to score of any size: read, checked and handed on in
-    pieces of at most ``rows`` rows, so memory does not grow with the file. Only row-level
-    checks apply (``source.serving``: a table-level check needs the whole table). The first
-    piece that breaks the contract raises, with everything found so far; the report and the
-    fingerprint of all pieces are recorded on ``run`` either way."""
-    assert source.serving, "only rows to score are checked piece by piece"
-    report: ValidationReport | None = None
-    seen = Fingerprinter()
-    for piece in read_chunks(source.path, rows, source.setting):
-        checked, part = validate_frame(piece, spec, str(source.path), serving=True)
-        seen.add(piece)
-        if report is None:
-            report, first = part, piece
-            report.contract = source.contract
-        else:
-            report.add(part)
-        if not part.ok:
-            break
-        yield checked
-    assert report is not None  # read_chunks raises on a table without rows
-    run.log_data(first, report, spec, source.context, seen.result(), streamed=True)
-    report.raise_if_failed()
+    """:func:`load_validated` piece by piece (:class:`Inspection`): the first piece that breaks
+    the contract raises, with everything found so far, before it is handed on."""
+    inspection = Inspection(source, spec, run, rows)
+    inspection.stop_on_failure = True
+    yield from inspection
+    inspection.report.raise_if_failed()
 
 
 def schema_changes(

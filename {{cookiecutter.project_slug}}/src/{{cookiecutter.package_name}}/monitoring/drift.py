@@ -292,14 +292,13 @@ def _plotted(edges: np.ndarray, reference: np.ndarray, current: np.ndarray) -> D
 
 
 def numeric_checks(
-    name: str, profile: NumericProfile, values: np.ndarray, t: Any
+    name: str, profile: NumericProfile, tally: NumberCounts, t: Any
 ) -> tuple[list[Check], Distribution]:
     """Distribution, missing rate and out-of-range checks of one number."""
-    present = values[~np.isnan(values)]
+    present = tally.rows - tally.missing
     edges = np.asarray(profile.edges, dtype=float)
     reference = np.asarray(profile.counts)
-    current = bin_counts(present, edges)
-    outside = int(np.count_nonzero((present < profile.min) | (present > profile.max)))
+    current, outside = tally.bins, tally.outside
     effect, _ = wasserstein_sd(edges, reference, current, profile.sd)
     before, after = _median(edges, reference), _median(edges, current)
     detail = ""
@@ -319,15 +318,13 @@ def numeric_checks(
             distribution_p(reference, current),
             detail=detail,
         ),
-        _missing_check(
-            name, profile.missing, profile.rows, len(values) - len(present), len(values), t
-        ),
+        _missing_check(name, profile.missing, profile.rows, tally.missing, tally.rows, t),
         Check(
             name,
             "out of training range",
             "out_of_range_share",
-            *excess_share(outside, len(present), t.out_of_range_share + expected_outside(profile)),
-            detail=f"{outside} of {len(present)} rows outside the training range "
+            *excess_share(outside, present, t.out_of_range_share + expected_outside(profile)),
+            detail=f"{outside} of {present} rows outside the training range "
             f"[{profile.min:g}, {profile.max:g}]",
         ),
     ]
@@ -335,10 +332,10 @@ def numeric_checks(
 
 
 def categorical_checks(
-    name: str, profile: CategoricalProfile, values: pd.Series, t: Any
+    name: str, profile: CategoricalProfile, tally: CategoryCounts, t: Any
 ) -> tuple[list[Check], Distribution]:
     """Distribution, missing rate and new-category checks of one category."""
-    counts, missing = category_counts(values)
+    counts, missing = tally.counts, tally.missing
     known = list(profile.counts)
     new = sorted(set(counts.index) - set(known))
     order = known + new
@@ -364,7 +361,7 @@ def categorical_checks(
             homogeneity_p(reference, current),
             detail=detail,
         ),
-        _missing_check(name, profile.missing, profile.rows, missing, len(values), t),
+        _missing_check(name, profile.missing, profile.rows, missing, tally.rows, t),
         Check(
             name,
             "new categories",
@@ -376,30 +373,90 @@ def categorical_checks(
     return checks, Distribution(order, _shares(reference).tolist(), _shares(current).tolist())
 
 
+@dataclass
+class NumberCounts:
+    """A number in the batch, counted: rows, missing rows, rows outside the training range and
+    rows per training bin."""
+
+    bins: np.ndarray
+    rows: int = 0
+    missing: int = 0
+    outside: int = 0
+
+
+@dataclass
+class CategoryCounts:
+    """A category in the batch, counted: rows, missing rows and rows per label."""
+
+    counts: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+    rows: int = 0
+    missing: int = 0
+
+
+class BatchCounts:
+    """What drift needs of a batch, counted piece by piece, so a file of any size is checked in
+    the memory of one piece: the profile's bins are fixed, so the pieces' counts add up to the
+    whole batch's, and every statistic is computed from counts (:func:`report`)."""
+
+    def __init__(self, profile: Profile, features: FeaturePipeline) -> None:
+        self.profile, self.features = profile, features
+        self.rows = 0
+        self.numbers: dict[str, NumberCounts] = {}
+        self.categories: dict[str, CategoryCounts] = {}
+
+    def add(self, frame: pd.DataFrame) -> BatchCounts:
+        """Count one piece of the batch (the whole batch is one piece too)."""
+        self.rows += len(frame)
+        for name, profile in self.profile.numeric.items():
+            if name not in frame.columns:
+                continue
+            spec = self.features.numeric[name]
+            values = numbers(frame[name], spec.magic_values, spec.is_date)
+            present = values[~np.isnan(values)]
+            empty = NumberCounts(np.zeros(len(profile.edges) + 1, dtype=np.int64))
+            tally = self.numbers.setdefault(name, empty)
+            tally.bins = tally.bins + bin_counts(present, np.asarray(profile.edges, dtype=float))
+            tally.rows += len(values)
+            tally.missing += len(values) - len(present)
+            tally.outside += int(
+                np.count_nonzero((present < profile.min) | (present > profile.max))
+            )
+        for name in self.profile.categorical:
+            if name in frame.columns:
+                counts, missing = category_counts(frame[name])
+                tally = self.categories.setdefault(name, CategoryCounts())
+                tally.counts = tally.counts.add(counts, fill_value=0).astype("int64")
+                tally.rows += len(frame)
+                tally.missing += missing
+        return self
+
+    def report(self, thresholds: Any) -> DriftReport:
+        """Check every profiled feature the batch has; adjust all p-values together; decide.
+        Features the batch lacks are skipped and listed in the report's ``absent``."""
+        checks: list[Check] = []
+        distributions: dict[str, Distribution] = {}
+        for name, tally in self.numbers.items():
+            numeric = self.profile.numeric[name]
+            found, distributions[name] = numeric_checks(name, numeric, tally, thresholds)
+            checks += found
+        for name, counted in self.categories.items():
+            categorical = self.profile.categorical[name]
+            found, distributions[name] = categorical_checks(name, categorical, counted, thresholds)
+            checks += found
+        if checks:
+            adjusted = stats.false_discovery_control([c.p_value for c in checks], method="bh")
+            for check, p in zip(checks, adjusted, strict=True):
+                check.p_adjusted = float(p)
+                check.drifted = bool(p < thresholds.alpha and check.effect >= check.threshold)
+        profiled = [*self.profile.numeric, *self.profile.categorical]
+        absent = [n for n in profiled if n not in self.numbers and n not in self.categories]
+        return DriftReport(
+            self.rows, checks, distributions, thresholds.min_drifted_features, absent
+        )
+
+
 def detect_drift(
     frame: pd.DataFrame, profile: Profile, features: FeaturePipeline, thresholds: Any
 ) -> DriftReport:
-    """Check every profiled feature of ``frame``; adjust all p-values together; decide.
-
-    Features absent from ``frame`` are skipped and listed in the report's ``absent``."""
-    checks: list[Check] = []
-    distributions: dict[str, Distribution] = {}
-    absent = [n for n in [*profile.numeric, *profile.categorical] if n not in frame.columns]
-    for name, numeric in profile.numeric.items():
-        if name in absent:
-            continue
-        spec = features.numeric[name]
-        values = numbers(frame[name], spec.magic_values, spec.is_date)
-        found, distributions[name] = numeric_checks(name, numeric, values, thresholds)
-        checks += found
-    for name, categorical in profile.categorical.items():
-        if name in absent:
-            continue
-        found, distributions[name] = categorical_checks(name, categorical, frame[name], thresholds)
-        checks += found
-    if checks:
-        adjusted = stats.false_discovery_control([c.p_value for c in checks], method="bh")
-        for check, p in zip(checks, adjusted, strict=True):
-            check.p_adjusted = float(p)
-            check.drifted = bool(p < thresholds.alpha and check.effect >= check.threshold)
-    return DriftReport(len(frame), checks, distributions, thresholds.min_drifted_features, absent)
+    """The drift report of a whole batch (``monitor`` counts a large file piece by piece)."""
+    return BatchCounts(profile, features).add(frame).report(thresholds)
