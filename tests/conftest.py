@@ -233,6 +233,15 @@ def run(
     )
 
 
+def make(
+    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """``make <args>`` in a bake, as a user types it, with the template's environment (its
+    ``src/`` on the path)."""
+    command = ["make", "--no-print-directory", f"PYTHON={PYTHON}", *args]
+    return run(command, project, timeout, {"PYTHONPATH": str(project / "src"), **(env or {})})
+
+
 def worktree(project: Path) -> set[str]:
     """What git sees in a bake besides its commit (new files, ignored or not; caches left out):
     a run that writes nothing into the project leaves this unchanged."""

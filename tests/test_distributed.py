@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from conftest import PYTHON, committed_bake, run
+from conftest import committed_bake, make
 
 ARGS = "model=linear train.steps=300"
 
@@ -32,16 +32,12 @@ def test_two_processes_record_one_run_with_the_single_process_metric(tmp_path: P
     """Two ranks: one FINISHED run (rank 0 alone records), one Hydra run directory, and the
     validation log loss of the single-process run of the same config."""
     project = committed_bake(tmp_path)
-    env = {"PYTHONPATH": str(project / "src")}
-    make = ["make", "--no-print-directory", f"PYTHON={PYTHON}"]
-    assert run([*make, "data"], project, env=env).returncode == 0
-    ddp = run(
-        [*make, "train-ddp", "NPROC=2", f"ARGS={ARGS} tracking.experiment=ddp"], project, env=env
-    )
+    assert make(project, "data").returncode == 0
+    ddp = make(project, "train-ddp", "NPROC=2", f"ARGS={ARGS} tracking.experiment=ddp")
     assert ddp.returncode == 0, ddp.stdout[-3000:] + ddp.stderr[-3000:]
     printed = [line for line in ddp.stdout.splitlines() if line.strip().startswith("val/log_loss")]
     assert len(printed) == 1, "rank 0 alone prints the metrics"
-    single = run([*make, "train", f"ARGS={ARGS} tracking.experiment=single"], project, env=env)
+    single = make(project, "train", f"ARGS={ARGS} tracking.experiment=single")
     assert single.returncode == 0, single.stderr[-3000:]
     (distributed,) = val_log_loss(project, "ddp")
     (alone,) = val_log_loss(project, "single")

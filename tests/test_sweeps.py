@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, committed_bake, run
+from conftest import committed_bake, make
 
 JOBS = 8
 
@@ -23,12 +23,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = committed_bake(tmp_path_factory.mktemp("sweeps"))
     assert make(project, "data").returncode == 0
     return project
-
-
-def make(project: Path, *args: str) -> object:
-    """``make <args>`` in the bake with the template's environment."""
-    command = ["make", "--no-print-directory", f"PYTHON={PYTHON}", *args]
-    return run(command, project, env={"PYTHONPATH": str(project / "src")}, timeout=900)
 
 
 def sweep_runs(project: Path, stage: str) -> tuple[str, str, list[tuple[str, str, str]]]:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, committed_bake, free_port, run, running
+from conftest import PYTHON, committed_bake, free_port, make, run, running
 
 JOBS = 8
 
@@ -81,22 +81,15 @@ def mlflow_server(project: Path, env: dict[str, str] | None = None) -> Iterator[
         yield url
 
 
-def make(project: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def on_server(project: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``make <args>`` in the bake, every stage on ``tracking=server`` at ``url``."""
-    command = ["make", "--no-print-directory", f"PYTHON={PYTHON}", *args]
-    env = {"PYTHONPATH": str(project / "src"), "MLFLOW_TRACKING_URI": url}
-    return run(command, project, env=env, timeout=900)
+    return make(project, *args, env={"MLFLOW_TRACKING_URI": url})
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     project = committed_bake(tmp_path)
-    assert (
-        run(
-            ["make", f"PYTHON={PYTHON}", "data"], project, env={"PYTHONPATH": str(project / "src")}
-        ).returncode
-        == 0
-    )
+    assert make(project, "data").returncode == 0
     return project
 
 
@@ -111,11 +104,11 @@ def test_every_stage_logs_to_a_server_on_postgresql(project: Path) -> None:
         backend = {"MLFLOW_BACKEND_STORE_URI": database, "PGPASSWORD": password}
         with mlflow_server(project, env=backend) as url:
             for stage in (["train"], ["predict"], ["monitor"]):
-                done = make(project, url, *stage, "ARGS=tracking=server")
+                done = on_server(project, url, *stage, "ARGS=tracking=server")
                 assert done.returncode == 0, (stage, done.stdout[-2000:], done.stderr[-3000:])
             seeds = ",".join(map(str, range(JOBS)))
             args = f"ARGS=tracking=server train.steps=40 train.seed={seeds}"
-            swept = make(project, url, "sweep", f"JOBS={JOBS}", args)
+            swept = on_server(project, url, "sweep", f"JOBS={JOBS}", args)
             assert swept.returncode == 0, swept.stdout[-2000:] + swept.stderr[-3000:]
 
             client = MlflowClient(url)
@@ -146,7 +139,7 @@ def test_a_server_that_is_not_there_or_goes_away(project: Path) -> None:
     the server has of the run and what it does not, and its checkpoint stays on disk."""
     url = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    absent = make(project, url, "train", "ARGS=tracking=server")
+    absent = on_server(project, url, "train", "ARGS=tracking=server")
     assert time.monotonic() - started < 10
     assert absent.returncode == 2
     errors = [line for line in absent.stderr.splitlines() if line.startswith("error:")]

@@ -346,9 +346,9 @@ def test_monitor_on_the_clean_and_the_drifted_batch(champion: tuple, tmp_path: P
     }
     client = MlflowClient(mlflow.get_tracking_uri())
     experiment = client.get_experiment_by_name(cfg.tracking.experiment)
-    (run, _) = client.search_runs(
+    run = client.search_runs(  # the newest: other tests monitor against this champion too
         [experiment.experiment_id], "tags.stage = 'monitor'", order_by=["start_time DESC"]
-    )
+    )[0]
     assert run.info.status == "FINISHED"
     assert run.data.tags["monitor.verdict"] == "alert"
     assert run.data.tags["drift.verdict"] == "drift"

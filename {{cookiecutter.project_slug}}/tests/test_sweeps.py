@@ -43,11 +43,12 @@ from {{ cookiecutter.package_name }}.tune import (
 
 
 @pytest.fixture(autouse=True)
-def no_sweep_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts outside any sweep, and leaves none behind for the next."""
-    monkeypatch.delenv(SWEEP_ENV, raising=False)
+def no_sweep_left() -> Iterator[None]:
+    """Each test starts outside any sweep, and leaves none behind for the next (popped by hand:
+    ``monkeypatch`` would put back, at teardown, a value the test itself set)."""
+    os.environ.pop(SWEEP_ENV, None)
     yield
-    monkeypatch.delenv(SWEEP_ENV, raising=False)
+    os.environ.pop(SWEEP_ENV, None)
 
 
 def with_sweep_dir(cfg: DictConfig, sweep_dir: Path) -> DictConfig:
@@ -205,7 +206,7 @@ def test_a_searched_setting_the_config_lacks_is_one_config_error(
     tune_cfg: Callable[..., DictConfig],
 ) -> None:
     """``model.hidden`` searched for the linear model, or a mistyped dimension, is refused
-    naming the setting, before any trial trains."""
+    naming the setting, before any trial trains; ``tune`` refuses it before it opens a study."""
     linear = tune_cfg("model=linear")
     with pytest.raises(ConfigError, match=r"tune\.search\.model\.hidden.*'setting exists'"):
         trial_config(linear, {"model.hidden": [8]})
@@ -215,6 +216,9 @@ def test_a_searched_setting_the_config_lacks_is_one_config_error(
     study = optuna.create_study()
     with pytest.raises(ConfigError, match=r"tune\.search\.train\.lr.*'a search dimension'"):
         objective(typo, study.ask())
+    with pytest.raises(ConfigError, match=r"tune\.search\.model\.hidden.*'setting exists'"):
+        tune(linear)  # refused whole, before a study or a run exists
+    assert not Path(linear.tune.storage.removeprefix("sqlite:///")).exists()
 
 
 def test_a_trials_settings_are_overrides_that_compose_back(

@@ -138,18 +138,38 @@ def dimension(key: str, node: Any) -> Dimension:
     return dim
 
 
-def proposed(trial: optuna.Trial, search: DictConfig) -> dict[str, Any]:
-    """The settings Optuna proposes for ``trial`` from ``tune.search``, as ``{"train.lr": ...}``."""
-    values: dict[str, Any] = {}
-    for group, settings in search.items():
+def search_space(cfg: DictConfig) -> dict[str, Dimension]:
+    """``tune.search`` checked whole, before a study is opened or a trial runs: each entry a
+    :class:`Dimension` of a setting this config has. A mistake is one ConfigError naming it,
+    not a study whose every trial fails."""
+    space: dict[str, Dimension] = {}
+    for group, settings in cfg.tune.search.items():
         for setting, node in settings.items():
             key = f"{group}.{setting}"
-            dim = dimension(key, node)
-            if dim.choices is not None:  # any values, lists included: proposed as JSON text
-                labels = [json.dumps(choice) for choice in dim.choices]
-                values[key] = json.loads(trial.suggest_categorical(key, labels))
-            else:
-                values[key] = trial.suggest_float(key, dim.low, dim.high, log=dim.log)
+            require_setting(cfg, key)
+            space[key] = dimension(key, node)
+    return space
+
+
+def require_setting(cfg: DictConfig, key: str) -> None:
+    """A searched setting the config does not have (``model.hidden`` for ``model=linear``)."""
+    if OmegaConf.select(cfg, key, default=KeyError) is KeyError:
+        raise ConfigError(
+            f"tune.search.{key}",
+            "setting exists",
+            f"{key} is not a setting of this config; remove it with '~tune.search.{key}'",
+        )
+
+
+def proposed(trial: optuna.Trial, space: dict[str, Dimension]) -> dict[str, Any]:
+    """The settings Optuna proposes for ``trial``, as ``{"train.lr": ...}``."""
+    values: dict[str, Any] = {}
+    for key, dim in space.items():
+        if dim.choices is not None:  # any values, lists included: proposed as JSON text
+            labels = [json.dumps(choice) for choice in dim.choices]
+            values[key] = json.loads(trial.suggest_categorical(key, labels))
+        else:
+            values[key] = trial.suggest_float(key, dim.low, dim.high, log=dim.log)
     return values
 
 
@@ -159,12 +179,7 @@ def trial_config(cfg: DictConfig, values: dict[str, Any]) -> DictConfig:
     trial_cfg = cfg.copy()
     trial_cfg.tune.storage = safe_uri(storage_uri(cfg))  # a run's params never hold a password
     for key, value in values.items():
-        if OmegaConf.select(trial_cfg, key, default=KeyError) is KeyError:
-            raise ConfigError(
-                f"tune.search.{key}",
-                "setting exists",
-                f"{key} is not a setting of this config; remove it with '~tune.search.{key}'",
-            )
+        require_setting(trial_cfg, key)
         OmegaConf.update(trial_cfg, key, value, merge=False)
     return trial_cfg
 
@@ -185,7 +200,7 @@ def objective(cfg: DictConfig, trial: optuna.Trial) -> float:
         if trial.should_prune():
             raise Pruned(f"pruned at epoch {epoch}: val/loss {losses['val/loss']:.4f}")
 
-    trial_cfg = trial_config(cfg, proposed(trial, cfg.tune.search))
+    trial_cfg = trial_config(cfg, proposed(trial, search_space(cfg)))
     before = last_run_id()
     try:
         metrics = train(trial_cfg, on_epoch=report)
@@ -236,6 +251,7 @@ def tune(cfg: DictConfig) -> Summary:
     from .tracking.store import resolve_tracking_uri
     from .tracking.sweep import SWEEP_ENV, close_sweep, primary_metric
 
+    search_space(cfg)  # a mistake in tune.search stops here: no study, no run
     storage = open_storage(storage_uri(cfg))
     study, parent = open_study(cfg, storage)
     client = MlflowClient(resolve_tracking_uri(cfg.tracking.uri, Path(cfg.paths.root)))

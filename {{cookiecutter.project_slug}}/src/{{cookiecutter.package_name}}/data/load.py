@@ -125,12 +125,12 @@ class Inspection:
         run: RunRecorder,
         rows: int,
         reference_run: str | None = None,
+        stop_on_failure: bool = False,
     ) -> None:
         assert source.serving, "only rows to score are checked piece by piece"
         self.source, self.spec, self.run, self.rows = source, spec, run, rows
-        self.reference_run = reference_run
+        self.reference_run, self.stop_on_failure = reference_run, stop_on_failure
         self.report = ValidationReport(str(source.path), 0, [], contract=source.contract)
-        self.stop_on_failure = False
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         seen, first = Fingerprinter(), None
@@ -155,8 +155,7 @@ def stream_validated(
 ) -> Iterator[pd.DataFrame]:
     """:func:`load_validated` piece by piece (:class:`Inspection`): the first piece that breaks
     the contract raises, with everything found so far, before it is handed on."""
-    inspection = Inspection(source, spec, run, rows)
-    inspection.stop_on_failure = True
+    inspection = Inspection(source, spec, run, rows, stop_on_failure=True)
     yield from inspection
     inspection.report.raise_if_failed()
 
