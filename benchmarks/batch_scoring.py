@@ -1,14 +1,16 @@
-"""Batch scoring and monitoring of a large file: ``predict`` (pieces of ``predict.chunk_rows``)
-against loading the whole file and calling the MLflow pyfunc model once, and ``monitor`` (pieces
-of ``monitor.chunk_rows``) on the whole file and on a hundredth of it.
+"""Batch scoring, monitoring and validation of a large file: ``predict`` (pieces of
+``predict.chunk_rows``) against loading the whole file and calling the MLflow pyfunc model once,
+and ``monitor`` and ``validate`` (pieces of their ``chunk_rows``) on the whole file and on a
+hundredth of it.
 
 Run by ``run.py`` with the baked project's ``src`` on the path:
 ``batch_scoring.py <package> <rows> <repeats>``; prints JSON. It writes the sample,
-trains a linear model into a throw-away store, and tiles the sample's new rows into a Parquet
-file of ``rows`` rows (row groups of 100,000). Each case runs in a fresh process, so its peak
+trains a linear model into a throw-away store, and tiles the sample's new rows (and, for
+``validate``, its labelled table) into Parquet files of ``rows`` rows (row groups of 100,000). Each case runs in a fresh process, so its peak
 resident memory (``ru_maxrss``, imports included) is its own; rounds interleave the cases so
 machine noise hits every case alike. The streamed stages also run on a tenth (predict) and a
-hundredth (monitor) of the rows: their peak memory must not grow with the file.
+hundredth (monitor, validate) of the rows: their peak memory must not grow with the file
+(``validate`` keeps 8 bytes a row and a unique column to find repeats across pieces).
 """
 
 from __future__ import annotations
@@ -33,17 +35,18 @@ def case(kind: str, package: str, store: str, source: str, output: str) -> None:
         mlflow.set_tracking_uri(store)
         model = mlflow.pyfunc.load_model(f"models:/{package}-bench@champion")
         model.predict(pd.read_parquet(source)).to_parquet(output, index=False)
-    else:  # a stage of the project: predict, or monitor
+    else:  # a stage of the project: predict, monitor or validate
         from hydra import compose, initialize_config_dir
 
         config = __import__(f"{package}.config", fromlist=["CONFIG_DIR"])
-        stage = "monitor" if kind == "monitor" else "predict"
+        stage = "predict" if kind == "stream" else kind
         run = getattr(__import__(f"{package}.{stage}", fromlist=[stage]), stage)
+        reads = "data.path" if stage == "validate" else f"{stage}.input"
         overrides = [
             f"tracking.uri={store}",
             "tracking.experiment=bench",
             f"tracking.model_name={package}-bench",
-            f"{stage}.input={source}",
+            f"{reads}={source}",
             f"paths.output_dir={Path(output).parent / stage}",
         ]
         if stage == "predict":
@@ -68,7 +71,7 @@ def measured(kind: str, package: str, store: str, source: Path, output: Path) ->
 
 
 def tiled(batch: Path, rows: int, path: Path) -> None:
-    """``rows`` rows made of copies of the new-rows batch, with unique ids, as Parquet."""
+    """``rows`` rows made of copies of ``batch``, with unique ids, as Parquet."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -94,17 +97,22 @@ def main(package: str, rows: int, repeats: int) -> None:
     for command in ([sys.executable, "-m", f"{package}.dataset"], train):
         subprocess.run(command, check=True, capture_output=True)
     root = Path(importlib.import_module(package).__file__).parents[2]  # src/<package>/..
-    batch = root / "data" / "sample" / "new_batch.csv"
+    sample = root / "data" / "sample"
     files = {"all": work / "big.parquet", "tenth": work / "tenth.parquet"}
     files["hundredth"] = work / "hundredth.parquet"
     for path, share in zip(files.values(), (1, 10, 100), strict=True):
-        tiled(batch, max(rows // share, 1), path)
+        tiled(sample / "new_batch.csv", max(rows // share, 1), path)
+    for share, size in ((1, "table"), (100, "table-hundredth")):
+        files[size] = work / f"{size}.parquet"
+        tiled(sample / "sample.csv", max(rows // share, 1), files[size])
     cases = {  # name: (kind, file); the first two are timed against each other
         "whole file, pyfunc once": ("whole", "all"),
         "predict (pieces)": ("stream", "all"),
         "predict (pieces), a tenth of the rows": ("stream", "tenth"),
         "monitor (pieces)": ("monitor", "all"),
         "monitor (pieces), a hundredth of the rows": ("monitor", "hundredth"),
+        "validate (pieces)": ("validate", "table"),
+        "validate (pieces), a hundredth of the rows": ("validate", "table-hundredth"),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     peaks: dict[str, list[float]] = {name: [] for name in cases}

@@ -20,7 +20,8 @@ against a floor measured side by side in the same run (interleaved, so drift hit
   our effect's median and alert rate beside the previous PSI rule's;
 * MLflow metric logging: 1,000 ``log_metric`` calls against one ``log_batch`` of 1,000;
 * batch scoring of a 5,000,000-row Parquet file: ``predict`` in pieces against the whole file
-  and one pyfunc call (time and peak memory).
+  and one pyfunc call (time and peak memory); ``monitor`` and ``validate`` in pieces on it and
+  on a hundredth of it.
 """
 
 from __future__ import annotations
@@ -222,12 +223,13 @@ def bench_tracking_overhead(project: Path, repeats: int) -> dict[str, list[float
 
 def bench_batch_scoring(project: Path, repeats: int) -> list[str]:
     """Issue 12: `predict` on a 5,000,000-row Parquet file in pieces, against the whole file
-    and one pyfunc call: throughput within 1.2x, peak memory independent of the file's size."""
+    and one pyfunc call: throughput within 1.2x, peak memory independent of the file's size;
+    `monitor` and `validate` in pieces, on the file and on a hundredth of it."""
     result = run_script("batch_scoring.py", project, "5000000", str(repeats))
     assert isinstance(result, dict)
     rows, peaks = result["rows"], result["peaks"]
     lines = table(
-        f"Batch scoring and monitoring, {rows:,} rows (Parquet)",
+        f"Batch scoring, monitoring and validation, {rows:,} rows (Parquet)",
         result["samples"],
         "whole file, pyfunc once",
         "Each case in a fresh process, reading the file, checking every row against the "
@@ -236,12 +238,15 @@ def bench_batch_scoring(project: Path, repeats: int) -> list[str]:
         "the whole file and calls the MLflow pyfunc model once. Target: within 1.2x the floor's "
         "time, peak memory independent of the file's size. `monitor` counts the same file in "
         "pieces of `monitor.chunk_rows` against the training profile (every drift statistic "
-        "from counts per bin and category); on a hundredth of the rows for the memory "
-        "comparison (target: the same peak).",
+        "from counts per bin and category); `validate` checks the labelled table tiled to the "
+        "same size, every row and the table checks (repeated rows and ids across pieces, "
+        "constant columns, magic values, the target's classes) in pieces of "
+        "`validate.chunk_rows`. Both also on a hundredth of the rows for the memory "
+        "comparison (target: the same peak, but for validate's 8 bytes a row per repeat check).",
     )
     lines += ["| case | peak resident memory (MiB, median) |", "|---|---:|"]
     lines += [f"| `{name}` | {statistics.median(v):.0f} |" for name, v in peaks.items()]
-    timed = ("whole file, pyfunc once", "predict (pieces)", "monitor (pieces)")
+    timed = ("whole file, pyfunc once", "predict (pieces)", "monitor (pieces)", "validate (pieces)")
     rate = {n: rows / statistics.median(result["samples"][n]) for n in timed}
     lines += ["", "Rows per second: " + ", ".join(f"{n}: {r:,.0f}" for n, r in rate.items()), ""]
     return lines

@@ -51,7 +51,7 @@ SHARED = {"data", "tracking", "paths"}
 STAGE_KEYS = {
     "train": SHARED | {"model", "train"},
     "tune": SHARED | {"model", "train", "tune"},
-    "validate": SHARED,
+    "validate": SHARED | {"validate"},
     "evaluate": SHARED | {"evaluate"},
     "predict": SHARED | {"predict"},
     "serve": SHARED | {"serve"},

@@ -36,8 +36,8 @@ def own_data(tmp_path: Path, compose_in: Callable[..., DictConfig]) -> Callable[
     the project's own store); skips when its table does not exist."""
     name = f"own-data-{tmp_path.name}"
 
-    def _compose(*overrides: str) -> DictConfig:
-        return compose_in(tmp_path, name, *overrides, data="")
+    def _compose(*overrides: str, stage: str = "train") -> DictConfig:
+        return compose_in(tmp_path, name, *overrides, data="", stage=stage)
 
     data = _compose().data
     if not Path(data.path).is_file():
@@ -48,7 +48,7 @@ def own_data(tmp_path: Path, compose_in: Callable[..., DictConfig]) -> Callable[
 
 def test_own_data_honours_its_contract(own_data: Callable[..., DictConfig]) -> None:
     """The configured table passes its schema (every failure is listed if it does not)."""
-    assert "passed" in validate(own_data())
+    assert "passed" in validate(own_data(stage="validate"))
 
 
 def test_a_short_run_on_a_stratified_subset_beats_the_baseline(

@@ -18,11 +18,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
+from {{ cookiecutter.package_name }}.data.report import (
+    DataValidationError,
+)
 from {{ cookiecutter.package_name }}.data.sample import (
     write_sample,
-)
-from {{ cookiecutter.package_name }}.data.validation import (
-    DataValidationError,
 )
 from {{ cookiecutter.package_name }}.errors import (
     BelowBaselineError,

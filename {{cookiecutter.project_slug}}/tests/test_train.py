@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from {{ cookiecutter.package_name }}.config import (
     Task,
 )
-from {{ cookiecutter.package_name }}.data.validation import (
+from {{ cookiecutter.package_name }}.data.report import (
     DataValidationError,
 )
 from {{ cookiecutter.package_name }}.errors import (

@@ -25,6 +25,13 @@ from {{ cookiecutter.package_name }}.data import (
 from {{ cookiecutter.package_name }}.data.io import (
     read_table,
 )
+from {{ cookiecutter.package_name }}.data.load import (
+    Inspection,
+    Source,
+)
+from {{ cookiecutter.package_name }}.data.report import (
+    DataValidationError,
+)
 from {{ cookiecutter.package_name }}.data.schema import (
     ColumnSpec,
     Kind,
@@ -34,13 +41,17 @@ from {{ cookiecutter.package_name }}.data.schema import (
     load_contract,
     load_schema,
 )
-from {{ cookiecutter.package_name }}.data.validation import (
-    DataValidationError,
+from {{ cookiecutter.package_name }}.data.table_checks import (
     target_problems,
+)
+from {{ cookiecutter.package_name }}.data.validation import (
     validate_frame,
 )
 from {{ cookiecutter.package_name }}.errors import (
     exit_bad_input,
+)
+from {{ cookiecutter.package_name }}.training.distributed import (
+    Unrecorded,
 )
 from {{ cookiecutter.package_name }}.validate import (
     main,
@@ -156,6 +167,56 @@ def test_examples_look_like_the_data(clean: pd.DataFrame, contract) -> None:
     assert found[("contract", "not_constant")].examples == ["'two-year' (every row)"]
 
 
+def found_in(report) -> dict[tuple, tuple]:
+    """Every failure and warning of ``report``: (kind, column, check) -> (rows, examples)."""
+    return {
+        (kind, p.column, p.check): (p.rows, p.examples)
+        for kind, listed in (("failure", report.failures), ("warning", report.warnings))
+        for p in listed
+    }
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_table_read_in_pieces_gets_the_whole_tables_report(
+    clean: pd.DataFrame,
+    contract,
+    compose_cfg: Callable[..., DictConfig],
+    tmp_path: Path,
+    suffix: str,
+) -> None:
+    """Issue 12: ``validate`` reads a large file in pieces, and the table checks see across them:
+    a row and an id repeated 397 rows apart, a column constant in every piece, a magic value
+    too rare in any piece of 7 (one row at most) but 2 % of the whole file, a bad value in
+    the last piece. Pieces of 7 rows give exactly the whole table's report."""
+    frame = pd.concat([clean, clean.iloc[[3]]], ignore_index=True)
+    frame["contract"] = "two-year"
+    frame.loc[frame.index[1::50], "tenure_months"] = 999
+    frame.loc[398, "age_years"] = 150.0
+    contract.columns["tenure_months"].max = None
+    path = tmp_path / f"table{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path, index=False)
+    source = Source(path, "validate", task=compose_cfg().data.task)
+
+    def report(rows: int | None):
+        inspection = Inspection(source, contract, Unrecorded(), rows)
+        assert sum(len(piece) for piece in inspection) == len(frame)
+        return inspection.report
+
+    whole, pieces = report(None), report(7)
+    assert found_in(pieces) == found_in(whole)
+    assert pieces.rows == whole.rows == len(frame)
+    found = found_in(whole)
+    assert found["failure", None, "no_duplicate_rows"] == (1, ["row 400"])
+    id_examples = [str(clean["customer_id"].iloc[3])]
+    assert found["failure", "customer_id", "field_uniqueness"] == (2, id_examples)
+    assert found["failure", "contract", "not_constant"] == (0, ["'two-year' (every row)"])
+    (too_old,) = [key for key in found if key[1] == "age_years"]
+    assert too_old[0] == "failure" and too_old[2].startswith("in_range")
+    assert found[too_old] == (1, ["150.0"])
+    (spike,) = [key for key in found if key[1] == "tenure_months"]
+    assert spike[0] == "warning" and found[spike] == (8, ["999"])
+
+
 def test_only_the_first_line_of_a_report_is_marked_as_the_error(
     clean: pd.DataFrame, contract, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,6 +312,7 @@ def test_validate_refuses_a_binary_task_on_three_classes(
         f"data.schema={schema}",
         "data.task=binary_classification",
         "data.target=plan_tier",
+        stage="validate",
     )
     with pytest.raises(DataValidationError) as caught:
         validate(cfg)
@@ -266,7 +328,9 @@ def test_validate_names_every_unknown_slice_column(
 ) -> None:
     """M6: ``data.slices`` naming columns the contract lacks fails ``validate`` (not only
     ``train``), naming all of them, and the run is FAILED."""
-    cfg = compose_cfg(f"data.path={small_sample()}", "data.slices=[region,colour,size]")
+    cfg = compose_cfg(
+        f"data.path={small_sample()}", "data.slices=[region,colour,size]", stage="validate"
+    )
     with pytest.raises(PipelineError, match="'colour', 'size'") as caught:
         validate(cfg)
     assert caught.value.check == "slice column declared"
@@ -286,7 +350,7 @@ def test_validate_stage_records_a_failed_run_and_exits_2(
     clean.loc[2, "region"] = "atlantis"
     bad = tmp_path / "bad.csv"
     clean.to_csv(bad, index=False)
-    cfg = compose_cfg(f"data.path={bad}")
+    cfg = compose_cfg(f"data.path={bad}", stage="validate")
     with pytest.raises(SystemExit) as exited:
         main.__wrapped__(cfg)
     assert exited.value.code == 2
@@ -303,7 +367,7 @@ def test_validate_stage_records_a_failed_run_and_exits_2(
 def test_validate_stage_passes_on_the_sample(
     compose_cfg: Callable[..., DictConfig], small_sample: Callable[..., Path]
 ) -> None:
-    cfg = compose_cfg(f"data.path={small_sample()}")
+    cfg = compose_cfg(f"data.path={small_sample()}", stage="validate")
     assert "passed" in validate(cfg)
 
 
@@ -321,7 +385,9 @@ def test_schema_change_since_training_is_reported_by_name(
     changed_path = tmp_path / "changed.csv"
     changed.to_csv(changed_path, index=False)
     later = compose_cfg(
-        f"data.path={changed_path}", f"data.reference_run={champion_run.info.run_id}"
+        f"data.path={changed_path}",
+        f"data.reference_run={champion_run.info.run_id}",
+        stage="validate",
     )
     with pytest.raises(DataValidationError) as caught:
         validate(later)

@@ -195,6 +195,15 @@ class Split(str, Enum):
 
 
 @dataclass
+class ValidateConfig:
+    """``validate``: ``data.path`` is read, checked row by row and counted for the table checks
+    ``chunk_rows`` rows at a time, so a file of any size needs the memory of one piece (and 8
+    bytes a row to find repeated rows and ids across pieces)."""
+
+    chunk_rows: int = 100_000
+
+
+@dataclass
 class EvaluateConfig:
     """``evaluate``: which model to score and on which split of ``data.path``.
 
@@ -310,6 +319,11 @@ class TuneStage(TrainStage):
 
 
 @dataclass
+class ValidateStage(StageConfig):
+    validate: ValidateConfig = MISSING
+
+
+@dataclass
 class EvaluateStage(StageConfig):
     evaluate: EvaluateConfig = MISSING
 
@@ -334,6 +348,7 @@ STAGES = {
     "stage": StageConfig,
     "train": TrainStage,
     "tune": TuneStage,
+    "validate": ValidateStage,
     "evaluate": EvaluateStage,
     "predict": PredictStage,
     "serve": ServeStage,

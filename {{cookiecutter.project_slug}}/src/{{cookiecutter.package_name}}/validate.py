@@ -1,6 +1,7 @@
 """Validate a table against its schema: ``python -m {{ cookiecutter.package_name }}.validate [data.path=...]``.
 
-Prints every problem at once (file, column, check, rows, examples), writes the report as JSON
+Reads the table ``validate.chunk_rows`` rows at a time, so a file of any size fits in memory,
+and reports what the whole table showed. Prints every problem at once (file, column, check, rows, examples), writes the report as JSON
 and text next to Hydra's run log, records it as an MLflow run (stage ``validate``), and exits 0
 when the data is clean and 2 when it is not (``make validate``).
 """
@@ -22,12 +23,12 @@ log = logging.getLogger(__name__)
 def validate(cfg: DictConfig) -> str:
     """Validate ``cfg.data.path`` against ``cfg.data.schema``; return the rendered report.
 
-    Raises :class:`~{{ cookiecutter.package_name }}.data.validation.DataValidationError` (with
+    Raises :class:`~{{ cookiecutter.package_name }}.data.report.DataValidationError` (with
     the full report) when any check fails; the MLflow run is then FAILED with the report attached.
     """
-    from .data.load import Source, inspect_table
+    from .data.load import Inspection, Source
+    from .data.report import write_report
     from .data.schema import check_slices, load_contract
-    from .data.validation import write_report
     from .tracking.runs import tracked_run
 
     data = cfg.data
@@ -35,7 +36,10 @@ def validate(cfg: DictConfig) -> str:
         spec = load_contract(data.schema, data.target, data.task)
         check_slices(list(data.slices), spec, data.schema)
         source = Source(data.path, "validate", task=data.task)
-        _, report = inspect_table(source, spec, run, reference_run=data.reference_run)
+        inspection = Inspection(source, spec, run, cfg.validate.chunk_rows, data.reference_run)
+        for _ in inspection:  # a file of any size, one piece in memory at a time
+            pass
+        report = inspection.report
         write_report(report, Path(cfg.paths.output_dir))
         run.log_metrics(
             {

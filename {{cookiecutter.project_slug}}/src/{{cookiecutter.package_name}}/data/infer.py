@@ -4,7 +4,7 @@
 From the table alone it guesses, per column, a role and a kind, nullability, categories for
 low-cardinality values, dates, id columns, a range that a normal new batch will not break
 (:func:`widened_range`) and values that look like "unknown" (F3, by the very rule of
-:func:`~.validation.sentinel_warnings`, so the draft and validation's warning agree). The target
+:func:`~.table_checks.sentinel_warnings`, so the draft and validation's warning agree). The target
 is drafted as a target and the task is proposed from it (:func:`propose_task`). Both files are
 commented YAML for a person to review and commit (P5): a starting point, not a verdict.
 """
@@ -27,7 +27,8 @@ from ..config import FeaturesConfig, SplitConfig, Task
 from ..errors import PipelineError
 from .features import as_labels
 from .schema import ColumnSpec, Kind, Role, SchemaSpec
-from .validation import FEW_VALUES, PLACEHOLDER, sentinel_warnings
+from .table_checks import FEW_VALUES, sentinel_warnings
+from .validation import PLACEHOLDER
 
 MAX_CATEGORIES = 30  # values that are not numbers, with at most this many distinct: a category
 SLICE_CATEGORIES = (2, 10)  # a proposed slice: a categorical feature with this many categories

@@ -12,8 +12,10 @@ import pandas as pd
 
 from ..config import Task
 from .io import read_chunks, read_table
+from .report import Problem, ValidationReport
 from .schema import Role, SchemaSpec
-from .validation import Problem, ValidationReport, target_problems, validate_frame
+from .table_checks import TableChecks
+from .validation import check_rows, finish, mistyped
 
 if TYPE_CHECKING:  # the one run type that reads tables; the data layer never imports MLflow
     from ..tracking.runs import RunRecorder
@@ -44,11 +46,6 @@ class Fingerprinter:
         }
 
 
-def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
-    """F4: the fingerprint of a whole table."""
-    return Fingerprinter().add(frame).result()
-
-
 @dataclass(frozen=True)
 class Source:
     """A table a stage reads: the file, the config key that names it (for messages), the
@@ -70,21 +67,11 @@ class Source:
 def inspect_table(
     source: Source, spec: SchemaSpec, run: RunRecorder, reference_run: str | None = None
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Read ``source`` and validate it; with ``reference_run``, also report how its columns and
-    schema differ from that run's training data (F4). The report and the fingerprint are
-    recorded on ``run``; failed checks are left to the caller."""
-    frame = read_table(source.path, source.setting)
-    checked, report = validate_frame(frame, spec, str(source.path), serving=source.serving)
-    report.contract = source.contract
-    if source.task is not None:
-        failures, warnings = target_problems(checked, spec, source.task)
-        report.failures += failures
-        report.warnings += warnings
-    current = fingerprint(frame)
-    if reference_run:
-        report.schema_changes = changes_since(reference_run, current, spec, source, run)
-    run.log_data(frame, report, spec, source.context, current)
-    return checked, report
+    """Read the whole of ``source`` and validate it (:class:`Inspection` with one piece); the
+    report and the fingerprint are recorded on ``run``; failed checks are left to the caller."""
+    inspection = Inspection(source, spec, run, None, reference_run)
+    (checked,) = inspection
+    return checked, inspection.report
 
 
 def changes_since(
@@ -111,31 +98,39 @@ def load_validated(source: Source, spec: SchemaSpec, run: RunRecorder) -> pd.Dat
 
 
 class Inspection:
-    """:func:`inspect_table` for rows to score of any size: iterate for the checked pieces of at
-    most ``rows`` rows, so memory does not grow with the file. Only row-level checks apply
-    (``source.serving``: a table-level check needs the whole table). Once the pieces are read
-    (or, with ``stop_on_failure``, at the first piece that breaks the contract), ``report``
-    holds what all pieces showed (with ``reference_run``, the schema changes since it too),
-    and the report and the whole file's fingerprint are recorded on ``run``."""
+    """Read ``source`` and validate it: iterate for the checked pieces of at most ``rows`` rows
+    (``None``: the whole table, one piece), so memory does not grow with the file. Every row
+    is checked in its piece and the table checks count every piece (:mod:`.table_checks`), so
+    the report is the whole file's. Once the pieces are read (or, with ``stop_on_failure``, at
+    the first piece that breaks the contract), ``report`` holds what they showed (with
+    ``reference_run``, the schema changes since it too, F4), and the report and the whole
+    file's fingerprint are recorded on ``run``."""
 
     def __init__(
         self,
         source: Source,
         spec: SchemaSpec,
         run: RunRecorder,
-        rows: int,
+        rows: int | None,
         reference_run: str | None = None,
         stop_on_failure: bool = False,
     ) -> None:
-        assert source.serving, "only rows to score are checked piece by piece"
         self.source, self.spec, self.run, self.rows = source, spec, run, rows
         self.reference_run, self.stop_on_failure = reference_run, stop_on_failure
         self.report = ValidationReport(str(source.path), 0, [], contract=source.contract)
 
+    def _pieces(self) -> Iterator[pd.DataFrame]:
+        if self.rows is None:
+            return iter([read_table(self.source.path, self.source.setting)])
+        return read_chunks(self.source.path, self.rows, self.source.setting)
+
     def __iter__(self) -> Iterator[pd.DataFrame]:
+        source, spec = self.source, self.spec
+        checks = TableChecks(spec, table=not source.serving, task=source.task)
         seen, first = Fingerprinter(), None
-        for piece in read_chunks(self.source.path, self.rows, self.source.setting):
-            checked, part = validate_frame(piece, self.spec, str(self.source.path), serving=True)
+        for piece in self._pieces():
+            checked, part = check_rows(piece, spec, str(source.path), serving=source.serving)
+            checks.add(checked, mistyped(part, spec))
             seen.add(piece)
             if first is None:
                 first, self.report.columns = piece, part.columns
@@ -143,11 +138,13 @@ class Inspection:
             if self.stop_on_failure and not part.ok:
                 break
             yield checked
+        finish(self.report, checks)
         current = seen.result()
         if self.reference_run:
-            found = changes_since(self.reference_run, current, self.spec, self.source, self.run)
+            found = changes_since(self.reference_run, current, spec, source, self.run)
             self.report.schema_changes = found
-        self.run.log_data(first, self.report, self.spec, self.source.context, current, True)
+        streamed = self.rows is not None
+        self.run.log_data(first, self.report, spec, source.context, current, streamed)
 
 
 def stream_validated(

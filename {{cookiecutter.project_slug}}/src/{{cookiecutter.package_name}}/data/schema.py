@@ -159,30 +159,8 @@ def _range_check(spec: ColumnSpec) -> pa.Check:
     return pa.Check(lambda s: s.between(low, high) | s.isin(magic), name=name)
 
 
-def _varies(values: pd.Series) -> bool:
-    """True unless every non-missing value is the same (a constant column teaches nothing).
-
-    Cheaper than ``nunique`` (a hash of every value): a min/max or one comparison pass."""
-    if pd.api.types.is_numeric_dtype(values):
-        return bool(values.max() > values.min())
-    present = values.dropna()
-    return bool(len(present) and present.ne(present.iloc[0]).any())
-
-
-def _first_occurrences(frame: pd.DataFrame) -> pd.Series:
-    """False for every row that repeats an earlier one. Rows are hashed once (64-bit) and only
-    rows whose hashes repeat are compared exactly, so a clean table costs one hashing pass."""
-    hashes = pd.util.hash_pandas_object(frame, index=False)
-    repeated = hashes.duplicated(keep=False)
-    result = pd.Series(True, index=frame.index)
-    if repeated.any():
-        candidates = frame[repeated.to_numpy()]
-        result[repeated.to_numpy()] = ~candidates.duplicated(keep="first").to_numpy()
-    return result
-
-
-def _column(spec: ColumnSpec, required: bool, table_checks: bool) -> pa.Column:
-    """The pandera column for one spec; ``table_checks`` adds the checks of a whole table."""
+def _column(spec: ColumnSpec, required: bool) -> pa.Column:
+    """The pandera column for one spec: the checks each row must pass."""
     checks: list[pa.Check] = []
     dtype: Any = None
     coerce = False
@@ -199,13 +177,10 @@ def _column(spec: ColumnSpec, required: bool, table_checks: bool) -> pa.Column:
         )
     if spec.categories is not None:
         checks.append(pa.Check.isin(list(spec.categories)))
-    if table_checks and not spec.unique and spec.role in (Role.feature, Role.target):
-        checks.append(pa.Check(_varies, name="not_constant"))
     return pa.Column(
         dtype,
         checks=checks,
         nullable=spec.nullable,
-        unique=spec.unique and table_checks,
         coerce=coerce,
         required=required,
         description=spec.description,
@@ -213,23 +188,15 @@ def _column(spec: ColumnSpec, required: bool, table_checks: bool) -> pa.Column:
     )
 
 
-def build_pandera_schema(
-    spec: SchemaSpec, serving: bool = False, table_checks: bool | None = None
-) -> pa.DataFrameSchema:
-    """The pandera schema for training data, or for rows that arrive to be scored (``serving``:
-    the target may be absent). Checks about a whole table, not any one row (``not_constant``,
-    ``field_uniqueness``, ``no_duplicate_rows``), apply to training data and, with
-    ``table_checks``, to a monitored batch; never by default to serving rows (one row is a
-    valid request)."""
-    table_checks = not serving if table_checks is None else table_checks
+def build_pandera_schema(spec: SchemaSpec, serving: bool = False) -> pa.DataFrameSchema:
+    """The pandera schema every row of training data must pass, or every row that arrives to be
+    scored (``serving``: the target may be absent). Checks about a whole table (duplicates,
+    constant columns) are :mod:`.table_checks`', so a table read in pieces gets them too."""
     columns = {
-        name: _column(col, not (serving and col.role is Role.target), table_checks)
+        name: _column(col, not (serving and col.role is Role.target))
         for name, col in spec.columns.items()
     }
-    checks = []
-    if table_checks and not spec.allow_duplicate_rows:
-        checks.append(pa.Check(_first_occurrences, name="no_duplicate_rows"))
-    return pa.DataFrameSchema(columns, checks=checks, strict=spec.strict)
+    return pa.DataFrameSchema(columns, strict=spec.strict)
 
 
 def load_contract(path: str | Path, target: str, task: Task) -> SchemaSpec:

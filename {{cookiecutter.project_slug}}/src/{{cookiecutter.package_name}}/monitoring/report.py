@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..data.io import atomic_write, write_text
-from ..data.validation import Problem
+from ..data.report import Problem
 from .drift import DriftReport
 
 if TYPE_CHECKING:

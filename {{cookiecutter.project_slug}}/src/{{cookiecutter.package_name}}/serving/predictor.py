@@ -30,9 +30,10 @@ from omegaconf import OmegaConf
 
 from ..config import Task
 from ..data.features import FeaturePipeline, TransformStats, stored_json
+from ..data.report import ValidationReport
 from ..data.schema import Role, SchemaSpec, dump_schema, load_schema
 from ..data.tensors import TargetEncoding
-from ..data.validation import ValidationReport, check_frame, validate_frame
+from ..data.validation import check_frame, validate_frame
 from ..errors import PipelineError, first_line
 from ..evaluation.metrics import model_outputs
 from ..models import build_model
@@ -147,7 +148,7 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         self.predictor = Predictor.load(context.artifacts["predictor"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        """Raise :class:`~.data.validation.DataValidationError` on rows that break the contract."""
+        """Raise :class:`~.data.report.DataValidationError` on rows that break the contract."""
         checked, _ = check_frame(model_input, self.predictor.spec, "<request>", serving=True)
         return self.predictor.predict(checked)[0]
 

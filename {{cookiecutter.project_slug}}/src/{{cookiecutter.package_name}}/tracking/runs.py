@@ -39,8 +39,8 @@ from .sweep import parent_run
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..data.report import ValidationReport
     from ..data.schema import SchemaSpec
-    from ..data.validation import ValidationReport
 
 MAX_BATCH = 1000  # MLflow's limit on metrics per log_batch call
 MAX_PARAM_LENGTH = 6000
