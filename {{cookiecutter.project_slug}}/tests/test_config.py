@@ -91,6 +91,32 @@ def test_every_option_composes_and_resolves(
     assert {"data", "model", "train", "tracking", "paths"} <= set(resolved)
 
 
+@pytest.mark.parametrize(
+    ("stage", "overrides"),
+    [
+        ("train", ["model=mlp", "model.hidden=[16,8]", "train.lr=0.05", "train.optimizer=sgd"]),
+        ("train", ["experiment=batch_sweep", "train.batch_size=null", "data.slices=[region]"]),
+        ("train", ["+model.depth=3", "train.grad_clip=1", "data.split.seed=7"]),
+        ("predict", ["predict.input='/tmp/a b,c.csv'", "predict.chunk_rows=5"]),
+        ("monitor", ["monitor.alpha=0.05", "tracking=server"]),
+        ("validate", ["data.task=regression", "data.target=next_year_spend_usd"]),
+    ],
+)
+def test_the_tests_compose_exactly_what_hydra_composes(
+    compose_in: Callable[..., DictConfig], tmp_path: Path, stage: str, overrides: list[str]
+) -> None:
+    """The tests' faster composition (group selections composed once, values set after) gives
+    the config Hydra composes from the same overrides: every value, type and struct flag."""
+    fast = compose_in(tmp_path, "same", *overrides, stage=stage)
+    hydra = compose_in(tmp_path, "same", *overrides, stage=stage, hydra_only=True)
+    assert OmegaConf.to_yaml(fast) == OmegaConf.to_yaml(hydra)
+    assert OmegaConf.to_container(fast) == OmegaConf.to_container(hydra)
+    assert OmegaConf.is_struct(fast) == OmegaConf.is_struct(hydra)
+    assert OmegaConf.get_type(fast.train if stage == "train" else fast.data) is OmegaConf.get_type(
+        hydra.train if stage == "train" else hydra.data
+    )
+
+
 def test_mistyped_key_fails_naming_it(compose_cfg: Callable[..., DictConfig]) -> None:
     """``train.sede=1`` (for ``train.seed``) is refused at composition, naming ``sede``."""
     with pytest.raises(ConfigCompositionException) as caught:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -82,9 +82,13 @@ class SchemaSpec:
 
     def fingerprint(self) -> str:
         """A short hash of the contract's content (F4: notice when the schema changes)."""
-        content = OmegaConf.to_container(OmegaConf.structured(self), enum_to_str=True)
-        text = json.dumps(content, sort_keys=True, default=str)
+        text = json.dumps(asdict(self), sort_keys=True, default=_plain)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _plain(value: object) -> object:
+    """An enum as its value, anything else JSON lacks as text (for :meth:`SchemaSpec.fingerprint`)."""
+    return value.value if isinstance(value, Enum) else str(value)
 
 
 def load_schema(path: str | Path) -> SchemaSpec:
@@ -130,7 +134,7 @@ def dump_schema(spec: SchemaSpec) -> str:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    content = OmegaConf.to_container(OmegaConf.structured(spec), enum_to_str=True)
+    content = json.loads(json.dumps(asdict(spec), default=_plain))  # enums as their values
     return OmegaConf.to_yaml(OmegaConf.create(plain(content)))
 
 
@@ -188,10 +192,27 @@ def _column(spec: ColumnSpec, required: bool) -> pa.Column:
     )
 
 
+_BUILT: dict[tuple[str, bool], pa.DataFrameSchema] = {}
+BUILT_KEPT = 64
+
+
 def build_pandera_schema(spec: SchemaSpec, serving: bool = False) -> pa.DataFrameSchema:
     """The pandera schema every row of training data must pass, or every row that arrives to be
     scored (``serving``: the target may be absent). Checks about a whole table (duplicates,
-    constant columns) are :mod:`.table_checks`', so a table read in pieces gets them too."""
+    constant columns) are :mod:`.table_checks`', so a table read in pieces gets them too.
+
+    Built once per contract content (its fingerprint): every piece of a file and every request
+    to a served model is checked against the same contract, and building one costs more than
+    checking a piece of rows."""
+    key = (spec.fingerprint(), serving)
+    if key not in _BUILT:
+        if len(_BUILT) >= BUILT_KEPT:
+            _BUILT.clear()
+        _BUILT[key] = _pandera_schema(spec, serving)
+    return _BUILT[key]
+
+
+def _pandera_schema(spec: SchemaSpec, serving: bool) -> pa.DataFrameSchema:
     columns = {
         name: _column(col, not (serving and col.role is Role.target))
         for name, col in spec.columns.items()

@@ -149,7 +149,7 @@ def record(report: MonitorReport, run: RunRecorder, output: Path, rows: int) -> 
         figure = distribution_shift(name, shares.labels, shares.reference, shares.current)
         plot = f"drift_{file_name(name)}.png"
         atomic_write(output / plot, partial(figure.savefig, dpi=100, format="png"))
-        run.log_figure(figure, f"monitor/{plot}")
+        run.log_figure(figure, f"monitor/{plot}", saved=output / plot)
     violated = {p.column for p in report.violations if p.column}
     run.log_metrics(
         {f"drift/{c.feature}/{c.effect_name}": c.effect for c in report.drift.checks}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import subprocess
 import time
@@ -89,12 +90,14 @@ def flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 def config_hash(cfg: DictConfig) -> str:
     """A short hash of what the run computes: its data, model and training settings."""
-    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    assert isinstance(resolved, dict)
-    hashed = {key: value for key, value in resolved.items() if key in HASHED_GROUPS}
+    hashed = {
+        key: OmegaConf.to_container(cfg[key], resolve=True, enum_to_str=True)
+        for key in HASHED_GROUPS
+        if key in cfg
+    }
     if isinstance(hashed.get("train"), dict):
         hashed["train"] = {k: v for k, v in hashed["train"].items() if k != RESUME_KEY}
-    text = OmegaConf.to_yaml(OmegaConf.create(hashed), sort_keys=True)
+    text = json.dumps(hashed, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -220,11 +223,16 @@ class RunRecorder:
         """Tag this run (links to other runs and models, outcomes)."""
         mlflow.set_tags({key: str(value) for key, value in tags.items()})
 
-    def log_figure(self, figure: Any, artifact_file: str) -> None:
-        """Store a matplotlib figure as a PNG artifact, then free it."""
+    def log_figure(self, figure: Any, artifact_file: str, saved: Path | None = None) -> None:
+        """Store a matplotlib figure as a PNG artifact, then free it. ``saved``: the file it was
+        already written to (named like ``artifact_file``), logged as is rather than drawn
+        again (drawing is most of a plot's cost)."""
         import matplotlib.pyplot as plt
 
-        mlflow.log_figure(figure, artifact_file)
+        if saved is None:
+            mlflow.log_figure(figure, artifact_file)
+        else:
+            mlflow.log_artifact(str(saved), str(Path(artifact_file).parent))
         plt.close(figure)
 
     def log_epoch(self, epoch: int, values: Mapping[str, float]) -> None:
