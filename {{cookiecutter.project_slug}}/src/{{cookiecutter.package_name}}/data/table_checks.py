@@ -52,7 +52,8 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
 def _merged(known: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``known`` (sorted, distinct) with the distinct ``values`` it lacks inserted in order:
     linear in ``known``, so adding every piece of a file costs no sort of the whole."""
-    values = np.unique(values)
+    values = np.sort(values)  # a sort and a comparison: numpy's unique hashes, 10x slower here
+    values = values[np.append(True, values[1:] != values[:-1])]
     if known.size:
         where = np.searchsorted(known, values).clip(max=known.size - 1)
         values = values[known[where] != values]
