@@ -217,6 +217,36 @@ def test_a_table_read_in_pieces_gets_the_whole_tables_report(
     assert spike[0] == "warning" and found[spike] == (8, ["999"])
 
 
+def test_a_category_read_as_numbers_in_one_piece_and_text_in_another_is_one_category(
+    tmp_path: Path,
+) -> None:
+    """A CSV column of codes (``1``, ``2``, ``A``) reads as text whole, but a piece holding only
+    digits reads as numbers: categories compare as labels, so pieces of 5 pass like the whole
+    file, and a truly unknown code (``B``) fails both, the same rows counted."""
+    spec = SchemaSpec(
+        {
+            "code": ColumnSpec("a code", Kind.category, categories=["1", "2", "A"]),
+            "x": ColumnSpec("a number", Kind.float),
+        }
+    )
+    codes = ["1", "2"] * 10 + ["A", "1"] * 10
+    path = tmp_path / "codes.csv"
+
+    def found(rows: int | None) -> dict[tuple, tuple]:
+        inspection = Inspection(Source(path, "validate"), spec, Unrecorded(), rows)
+        for _ in inspection:
+            pass
+        return found_in(inspection.report)
+
+    pd.DataFrame({"code": codes, "x": np.arange(40.0)}).to_csv(path, index=False)
+    assert pd.read_csv(path, nrows=5)["code"].dtype.kind in "iu"  # what a digits-only piece is
+    assert found(5) == found(None) == {}
+    pd.DataFrame({"code": [*codes[:-1], "B"], "x": np.arange(40.0)}).to_csv(path, index=False)
+    assert found(5) == found(None)
+    ((kind, column, check),) = found(None)
+    assert (kind, column, found(None)[kind, column, check]) == ("failure", "code", (1, ["'B'"]))
+
+
 def test_only_the_first_line_of_a_report_is_marked_as_the_error(
     clean: pd.DataFrame, contract, capsys: pytest.CaptureFixture[str]
 ) -> None:

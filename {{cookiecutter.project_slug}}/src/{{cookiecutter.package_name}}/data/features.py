@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PipelineError
-from .schema import Kind, SchemaSpec
+from .schema import Kind, SchemaSpec, as_labels
 
 OTHER = "__other__"
 MISSING = "__missing__"
@@ -173,19 +173,6 @@ def numbers(values: pd.Series, magic: list[float], is_date: bool) -> np.ndarray:
     if magic:
         array[np.isin(array, magic)] = np.nan
     return array
-
-
-def as_labels(values: pd.Series) -> pd.Series:
-    """Values as category labels: strings, with whole numbers written without ``.0`` (a CSV
-    column with gaps reads ``1`` as ``1.0``; both must be the same category)."""
-    uniques = values.dropna().unique()
-    mapping = {
-        u: str(int(u))
-        if isinstance(u, (int, float, np.number)) and float(u).is_integer()
-        else str(u)
-        for u in uniques
-    }
-    return values.map(mapping)
 
 
 def categories(values: pd.Series) -> pd.Series:

@@ -152,6 +152,37 @@ def _failing_column(raw: Any) -> str | None:
     return None
 
 
+def as_labels(values: pd.Series) -> pd.Series:
+    """Values as category labels: strings, with whole numbers written without ``.0`` (a CSV
+    column with gaps reads ``1`` as ``1.0``; both must be the same category)."""
+    uniques = values.dropna().unique()
+    mapping = {
+        u: str(int(u))
+        if isinstance(u, (int, float, np.number)) and float(u).is_integer()
+        else str(u)
+        for u in uniques
+    }
+    return values.map(mapping)
+
+
+def _category_check(spec: ColumnSpec) -> pa.Check:
+    """In the declared categories, compared as labels (:func:`as_labels`): ``1``, ``1.0`` and
+    ``"1"`` are one category, as the feature pipeline sees them, whatever type a reader guessed
+    (a CSV piece of digits only reads as numbers where the whole file reads as text). The
+    labels are made only for values not found as they are, so clean data costs one ``isin``."""
+    allowed = list(spec.categories or [])
+    labels = set(as_labels(pd.Series(allowed, dtype=object)))
+
+    def known(values: pd.Series) -> pd.Series:
+        found = values.isin(allowed)
+        if not found.all():
+            rest = ~found
+            found[rest] = as_labels(values[rest]).isin(labels)
+        return found
+
+    return pa.Check(known, name=f"isin({allowed})")
+
+
 def _range_check(spec: ColumnSpec) -> pa.Check:
     """``min <= x <= max``, where declared magic values (F3) are allowed outside the range."""
     low = -np.inf if spec.min is None else spec.min
@@ -180,7 +211,7 @@ def _column(spec: ColumnSpec, required: bool) -> pa.Column:
             pa.Check(lambda s: pd.to_datetime(s, errors="coerce").notna(), name="parseable_date")
         )
     if spec.categories is not None:
-        checks.append(pa.Check.isin(list(spec.categories)))
+        checks.append(_category_check(spec))
     return pa.Column(
         dtype,
         checks=checks,
