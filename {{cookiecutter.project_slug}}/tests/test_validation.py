@@ -23,9 +23,11 @@ from {{ cookiecutter.package_name }}.data import (
     sample,
 )
 from {{ cookiecutter.package_name }}.data.io import (
+    read_chunks,
     read_table,
 )
 from {{ cookiecutter.package_name }}.data.load import (
+    Fingerprinter,
     Inspection,
     Source,
 )
@@ -245,6 +247,26 @@ def test_a_category_read_as_numbers_in_one_piece_and_text_in_another_is_one_cate
     assert found(5) == found(None)
     ((kind, column, check),) = found(None)
     assert (kind, column, found(None)[kind, column, check]) == ("failure", "code", (1, ["'B'"]))
+
+
+def test_a_files_fingerprint_is_the_same_whole_or_in_pieces(
+    clean: pd.DataFrame, tmp_path: Path
+) -> None:
+    """F4: whole numbers with a gap only in the last piece read as int64 in the other pieces
+    and float64 whole; the fingerprint (columns with types, digest) is the whole file's either
+    way, so ``validate`` in pieces reports no type change against the run that trained on it."""
+    frame = clean.copy()
+    frame["tenure_months"] = frame["tenure_months"].astype("Int64")  # written 12, not 12.0
+    frame.loc[len(frame) - 1, "tenure_months"] = pd.NA
+    path = tmp_path / "gap.csv"
+    frame.to_csv(path, index=False)
+    pieces = Fingerprinter()
+    for piece in read_chunks(path, 7):
+        pieces.add(piece)
+    whole = Fingerprinter().add(read_table(path)).result()
+    assert next(read_chunks(path, 7))["tenure_months"].dtype == np.int64
+    assert whole["columns"]["tenure_months"] == "float64"
+    assert pieces.result() == whole
 
 
 def test_only_the_first_line_of_a_report_is_marked_as_the_error(

@@ -14,7 +14,7 @@ from ..config import Task
 from .io import read_chunks, read_table
 from .report import Problem, ValidationReport
 from .schema import Role, SchemaSpec
-from .table_checks import TableChecks
+from .table_checks import TableChecks, row_hashes
 from .validation import check_rows, finish, mistyped
 
 if TYPE_CHECKING:  # the one run type that reads tables; the data layer never imports MLflow
@@ -23,27 +23,40 @@ if TYPE_CHECKING:  # the one run type that reads tables; the data layer never im
 
 class Fingerprinter:
     """F4: what identifies a table (row count, columns with dtypes, a content digest), built
-    from the whole table or piece by piece as it is read in chunks."""
+    from the whole table or piece by piece as it is read in chunks, with the same result:
+    a reader guesses each piece's types on its own (whole numbers with a gap in one piece are
+    float64 there, int64 elsewhere), so numbers are hashed alike (:func:`.table_checks.row_hashes`)
+    and a column's type is the one that holds every piece's, as reading it whole gives."""
 
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
         self.rows = 0
-        self.columns: dict[str, str] | None = None
+        self.columns: dict[str, str] = {}
 
     def add(self, frame: pd.DataFrame) -> Fingerprinter:
-        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        self.digest.update(rows.tobytes())
+        self.digest.update(row_hashes(frame).tobytes())
         self.rows += len(frame)
-        if self.columns is None:
-            self.columns = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
+        for name, dtype in frame.dtypes.items():
+            seen = self.columns.get(str(name))
+            self.columns[str(name)] = str(dtype) if seen is None else _wider(seen, dtype)
         return self
 
     def result(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
-            "columns": self.columns or {},
+            "columns": self.columns,
             "digest": self.digest.hexdigest()[:16],
         }
+
+
+def _wider(seen: str, dtype: Any) -> str:
+    """The type of a column read whole, from the types of two of its pieces: whole and decimal
+    numbers make float64; numbers and text, the text's type."""
+    if seen == str(dtype):
+        return seen
+    if not pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(seen)):
+        return seen
+    return "float64" if pd.api.types.is_numeric_dtype(dtype) else str(dtype)
 
 
 @dataclass(frozen=True)
