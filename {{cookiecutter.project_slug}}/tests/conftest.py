@@ -269,6 +269,15 @@ def only_run() -> Callable[[DictConfig], mlflow.entities.Run]:
     return _only_run
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Take what collection imported (torch, MLflow, pandas: millions of objects that live as
+    long as the process) out of the garbage collector's sight, so its full passes during the
+    tests, and pytest's own at the end, scan only what the tests make."""
+    import gc
+
+    gc.freeze()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End a pytest-xdist worker at once when it is done. By now it has sent every result (and
