@@ -23,23 +23,23 @@ CHECKLIST_HOME = {
 }
 # Files that belong to one CI service only.
 CI_FILES = {
-    "github": [Path(".github/workflows")],
+    "github": [Path(".github/workflows"), Path(".github/dependabot.yml")],
     "gitlab": [Path(".gitlab-ci.yml")],
     "none": [],
 }
+# Files for any CI service, removed when there is none (the test of its weekly schedule, Mo1).
+ANY_CI_FILES = [Path("tests/test_ci.py")]
 
 
 def prune(project: Path, ci: str) -> None:
     """Remove the other CI services' files and put the review checklist where ``ci`` reads it."""
-    for service, paths in CI_FILES.items():
-        if service == ci:
-            continue
-        for rel in paths:
-            target = project / rel
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+    others = [rel for service, paths in CI_FILES.items() if service != ci for rel in paths]
+    for rel in others + (ANY_CI_FILES if ci == "none" else []):
+        target = project / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
     home = project / CHECKLIST_HOME[ci]
     if home != project / PR_TEMPLATE:
         home.parent.mkdir(parents=True, exist_ok=True)

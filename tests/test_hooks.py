@@ -272,8 +272,23 @@ def test_reserved_modules_cover_what_python_reads_from_the_environment() -> None
             assert module in pre.LOCKED_MODULES, (module, dists)
 
 
+# The CI files the tree below holds besides the review checklist (P5).
+CI_CONFIG = {
+    ".github/workflows/ci.yml",
+    ".github/dependabot.yml",
+    ".gitlab-ci.yml",
+    "tests/test_ci.py",
+}
+
+
 def make_tree(root: Path) -> None:
-    for rel in (".github/workflows/ci.yml", ".github/pull_request_template.md", ".gitlab-ci.yml"):
+    for rel in (
+        ".github/workflows/ci.yml",
+        ".github/dependabot.yml",
+        ".github/pull_request_template.md",
+        ".gitlab-ci.yml",
+        "tests/test_ci.py",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(rel, encoding="utf-8")
 
@@ -281,8 +296,19 @@ def make_tree(root: Path) -> None:
 @pytest.mark.parametrize(
     ("ci", "kept"),
     [
-        ("github", {".github/workflows/ci.yml", ".github/pull_request_template.md"}),
-        ("gitlab", {".gitlab-ci.yml", ".gitlab/merge_request_templates/Default.md"}),
+        (
+            "github",
+            {
+                ".github/workflows/ci.yml",
+                ".github/dependabot.yml",
+                ".github/pull_request_template.md",
+                "tests/test_ci.py",
+            },
+        ),
+        (
+            "gitlab",
+            {".gitlab-ci.yml", ".gitlab/merge_request_templates/Default.md", "tests/test_ci.py"},
+        ),
         ("none", {"docs/config-review-checklist.md"}),
     ],
 )
@@ -292,7 +318,7 @@ def test_prune_keeps_only_the_chosen_ci(tmp_path: Path, ci: str, kept: set[str])
     post.prune(tmp_path, ci)
     files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert files == kept
-    checklist = next(iter(kept - {".github/workflows/ci.yml", ".gitlab-ci.yml"}))
+    checklist = next(iter(kept - CI_CONFIG))
     assert (tmp_path / checklist).read_text() == ".github/pull_request_template.md"
 
 

@@ -129,6 +129,8 @@ def test_make_targets_run_in_the_order_the_readme_gives(tmp_path: Path) -> None:
             assert "Error 4" in said
             plots = {p.name for p in (project / "logs").rglob("drift_*.png")}
             assert plots == {f"drift_{f}.png" for f in ("monthly_spend_usd", "device", "contract")}
+            pages = [p.read_text() for p in (project / "logs").rglob("report.html")]
+            assert any('class="alert"' in page for page in pages)  # beside the clean run's
         elif target == "monitor":
             assert "clean: no drift" in said
         elif target == "test":  # and every output of a test went to its temporary directory

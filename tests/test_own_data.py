@@ -96,6 +96,10 @@ def test_own_table_end_to_end_with_config_edits_only(tmp_path: Path) -> None:
 
     selected = run([*make, *printed.split()[1:]], project)
     assert selected.returncode == 0, selected.stdout + selected.stderr
+    # The README's next step: commit the reviewed drafts, or `train` never promotes (M1).
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["add", "schemas/birds.yaml", "configs"], [*identity, "commit", "-qm", "b"]):
+        assert run(["git", *command], project).returncode == 0
     stages = [
         ["validate"],
         ["train"],

@@ -43,6 +43,7 @@ def run_cli(module: str, *args: str, tmp_path: Path) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow  # a new process: the command line as typed
 def test_help_lists_the_config_groups(tmp_path: Path) -> None:
     """``--help`` works and shows the groups a user can choose from."""
     done = run_cli("train", "--help", tmp_path=tmp_path)
@@ -51,6 +52,7 @@ def test_help_lists_the_config_groups(tmp_path: Path) -> None:
         assert f"{group}:" in done.stdout
 
 
+@pytest.mark.slow  # a new process: the command line as typed
 def test_typo_in_an_override_fails_naming_the_key(tmp_path: Path) -> None:
     """``train.sede=1`` exits non-zero with ``sede`` in the message, before any run starts."""
     store = f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}"

@@ -49,14 +49,16 @@ def test_every_schema_group_has_a_config_directory() -> None:
 
 SHARED = {"data", "tracking", "paths"}
 STAGE_KEYS = {
-    "train": SHARED | {"model", "train"},
-    "tune": SHARED | {"model", "train", "tune"},
+    "train": SHARED | {"model", "train", "card"},
+    "tune": SHARED | {"model", "train", "card", "tune"},
     "validate": SHARED | {"validate"},
     "evaluate": SHARED | {"evaluate"},
     "predict": SHARED | {"predict"},
     "serve": SHARED | {"serve"},
     "monitor": SHARED | {"monitor"},
     "rollback": SHARED,
+    "card": SHARED | {"card"},
+    "audit": SHARED | {"audit"},
 }
 
 
@@ -163,6 +165,19 @@ def test_experiment_files_are_global_overrides() -> None:
     assert files
     for path in files:
         assert path.read_text(encoding="utf-8").startswith("# @package _global_"), path.name
+
+
+def test_codeowners_own_the_model_specs() -> None:
+    """M1 and P5: a change to ``configs/`` or ``schemas/`` (what a model is made from) needs
+    its owner's review: CODEOWNERS has a rule with an owner for each directory."""
+    root = CONFIG_DIR.parent
+    owners = {}
+    for line in (root / "CODEOWNERS").read_text(encoding="utf-8").splitlines():
+        pattern, *names = line.split("#", 1)[0].split() or [""]
+        owners[pattern] = names
+    for directory in ("configs", "schemas"):
+        assert (root / directory).is_dir()
+        assert owners.get(f"/{directory}/"), f"CODEOWNERS has no owner for /{directory}/"
 
 
 def test_the_sample_config_reads_what_the_generator_writes(

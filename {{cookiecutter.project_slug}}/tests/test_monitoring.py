@@ -8,6 +8,7 @@ size: +0.3 training SDs alerts from 1,000 rows up, clean batches and +0.02 SD st
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -324,8 +325,9 @@ def test_a_batch_without_a_feature_is_monitored_on_the_others(own_reference: tup
 
 def test_monitor_on_the_clean_and_the_drifted_batch(champion: tuple, tmp_path: Path) -> None:
     """The stage, as ``make monitor`` runs it: the clean batch passes (run FINISHED, verdict
-    clean); the shipped drifted batch names its three drifted features, writes their plots and
-    the JSON report, and logs per-feature metrics linked to the reference run."""
+    clean); the shipped drifted batch names its three drifted features, writes their plots, the
+    JSON report and the HTML page with the plots inline, and logs per-feature metrics linked to
+    the reference run."""
     compose, _ = champion
     task = compose().data.task
     clean = write_sample(tmp_path / "clean.csv", 500, 1, task, labelled=False)
@@ -344,6 +346,10 @@ def test_monitor_on_the_clean_and_the_drifted_batch(champion: tuple, tmp_path: P
     assert {p.name for p in (tmp_path / "out").glob("*.png")} == {
         f"drift_{name}.png" for name in drifted
     }
+    page = (tmp_path / "out" / "report.html").read_text()  # the page for people: plots inline
+    for name in drifted:
+        png = (tmp_path / "out" / f"drift_{name}.png").read_bytes()
+        assert base64.b64encode(png).decode() in page
     client = MlflowClient(mlflow.get_tracking_uri())
     experiment = client.get_experiment_by_name(cfg.tracking.experiment)
     run = client.search_runs(  # the newest: other tests monitor against this champion too
@@ -354,6 +360,8 @@ def test_monitor_on_the_clean_and_the_drifted_batch(champion: tuple, tmp_path: P
     assert run.data.tags["drift.verdict"] == "drift"
     assert run.data.tags["reference.run_id"]
     assert run.data.metrics["drift/monthly_spend_usd/wasserstein_sd"] > THRESHOLDS.wasserstein_sd
+    logged = {a.path for a in client.list_artifacts(run.info.run_id, "monitor")}
+    assert {"monitor/monitor.json", "monitor/report.html"} <= logged
 
 
 def test_rows_that_break_the_contract_are_findings_not_a_refusal(

@@ -1,5 +1,6 @@
 """Promotion you can trust (I4, I7): like with like, the last step of a run that succeeded, and
-only for a model that was loaded back and served like in training (the canary).
+only for a model that was loaded back and served like in training (the canary), that fails no
+slice of the data (M6, M7) and was made from committed specs (M1).
 
 The session's ``champion`` (a linear model on 400 sample rows) is the better model here; a
 copy of it whose network answers with a constant is the worse one.
@@ -12,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -27,12 +29,21 @@ from {{ cookiecutter.package_name }}.errors import (
     DataError,
     PipelineError,
 )
+from {{ cookiecutter.package_name }}.evaluation.gate import (
+    review_gate,
+)
+from {{ cookiecutter.package_name }}.evaluation.slices import (
+    slice_labels,
+)
 from {{ cookiecutter.package_name }}.models import (
     BaselineModel,
 )
 from {{ cookiecutter.package_name }}.serving.predictor import (
     Predictor,
     log_predictor,
+)
+from {{ cookiecutter.package_name }}.tracking import (
+    runs,
 )
 from {{ cookiecutter.package_name }}.tracking.registry import (
     CHAMPION,
@@ -43,6 +54,9 @@ from {{ cookiecutter.package_name }}.tracking.registry import (
 )
 from {{ cookiecutter.package_name }}.train import (
     train,
+)
+from {{ cookiecutter.package_name }}.training.steps import (
+    promote,
 )
 
 NAME = "champion-model"  # conftest.CHAMPION_NAME: the model the `champion` fixture trains
@@ -195,3 +209,137 @@ def test_a_model_that_cannot_be_served_is_never_registered(
     run = only_run(cfg)
     assert run.info.status == "FAILED" and "registry.version" not in run.data.tags
     assert client().search_model_versions(f"name = '{cfg.tracking.model_name}'") == []
+
+
+def planted(predictor: Predictor, rows: pd.DataFrame, target: str, mask: pd.Series) -> pd.DataFrame:
+    """``rows`` where the rows of ``mask`` are labelled with what the model finds least likely
+    (the class of lowest probability, or the prediction plus ten standard deviations): a slice
+    the model fails, whatever the task."""
+    answers = predictor.predict(rows.drop(columns=[target]))[0]
+    if predictor.task.is_classification:
+        probabilities = answers.drop(columns="prediction").to_numpy()
+        wrong = np.asarray(predictor.encoding.classes, dtype=object)[probabilities.argmin(axis=1)]
+    else:
+        wrong = (answers["prediction"] + 10 * rows[target].std()).to_numpy()
+    bad = rows.astype({target: object})
+    bad.loc[mask, target] = wrong[mask.to_numpy()]
+    return bad
+
+
+def promoted_run(cfg: DictConfig, uri: str, served: Predictor, rows: pd.DataFrame) -> dict:
+    """Register the session champion's model under ``cfg``'s own name through the training
+    run's promotion step (its gates included), on ``rows``; the run's tags."""
+    with runs.tracked_run(cfg, "train") as run:
+        promote(cfg, run, uri, served, rows)
+    return client().get_run(run.run_id).data.tags
+
+
+def slice_planted(champion: tuple, served: Predictor, target: str, column: str) -> tuple:
+    """The champion's whole table with the largest slice of ``column`` (well over MIN_ROWS
+    rows) planted to fail (:func:`planted`): the rows and the slice's value."""
+    frame = read_table(champion[0]().data.path)
+    labels = slice_labels(frame[column])
+    value = labels.value_counts().index[0]
+    return planted(served, frame, target, labels == value), value
+
+
+@pytest.mark.parametrize(("column", "sensitive"), [("region", False), ("age_years", True)])
+def test_a_model_that_fails_a_slice_is_not_promoted_and_says_which(
+    champion: tuple,
+    champion_model: tuple,
+    compose_cfg: Callable[..., DictConfig],
+    column: str,
+    sensitive: bool,
+) -> None:
+    """M6: the champion's model on its whole table, where one slice is labelled with what the
+    model finds least likely, is registered but refused the alias, the reason naming the
+    column, the value, the gap and the limit. M7: ``age_years`` is not in ``data.slices``; it
+    is gated because the schema marks it sensitive."""
+    uri, served, _, target = champion_model
+    rows, value = slice_planted(champion, served, target, column)
+    cfg = compose_cfg()
+    assert (column in cfg.data.slices) is not sensitive
+    tags = promoted_run(cfg, uri, served, rows)
+    assert tags["registry.champion"] == "false" and alias(cfg.tracking.model_name) is None
+    assert tags["gate.slices"] == "failed"
+    assert tags["gate.slices.worst"] == f"{column}={value}"
+    gap = float(tags["gate.slices.gap"])
+    reason = tags["registry.reason"]
+    assert f"slice {column}={value} (" in reason
+    percent = format(gap, ".0%")  # (a format spec ending in % is Jinja syntax here)
+    assert f"gap {percent} worse, above train.max_slice_gap = 0.5" in reason
+    assert (", a sensitive column" in reason) is sensitive
+
+
+def test_a_slice_within_the_limit_is_promoted(
+    champion: tuple, champion_model: tuple, compose_cfg: Callable[..., DictConfig]
+) -> None:
+    """M6: the same planted slice, with ``train.max_slice_gap`` above its gap, passes the gate
+    (recorded as passed, with the gap) and the model takes the alias."""
+    uri, served, _, target = champion_model
+    rows, value = slice_planted(champion, served, target, "region")
+    cfg = compose_cfg("train.max_slice_gap=1000")
+    tags = promoted_run(cfg, uri, served, rows)
+    assert tags["gate.slices"] == "passed" and tags["gate.slices.worst"] == f"region={value}"
+    assert 0.5 < float(tags["gate.slices.gap"]) < 1000
+    assert tags["registry.champion"] == "true"
+    assert alias(cfg.tracking.model_name) == tags["registry.version"]
+
+
+def test_sensitive_columns_are_always_sliced(
+    champion: tuple, champion_run: mlflow.entities.Run
+) -> None:
+    """M7: the session champion's run scored ``age_years``, marked sensitive in the schema, per
+    slice on validation and test, though ``data.slices`` does not list it."""
+    compose, _ = champion
+    assert "age_years" not in compose().data.slices
+    for split in ("val", "test"):
+        logged = mlflow.artifacts.load_dict(f"{champion_run.info.artifact_uri}/slices/{split}.json")
+        assert "age_years" in {row["column"] for row in logged["slices"]}
+
+
+def faked_git(monkeypatch: pytest.MonkeyPatch, unreviewed: str) -> None:
+    """The git state runs record, as :func:`runs.git_state` would report ``unreviewed``."""
+    state = {"git.commit": "0" * 40, "git.dirty": str(unreviewed != "none").lower()}
+    state["git.unreviewed"] = unreviewed
+    monkeypatch.setattr(runs, "git_state", lambda root=None: state)
+
+
+def test_a_run_from_uncommitted_specs_is_recorded_but_never_promoted(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    only_run: Callable[..., mlflow.entities.Run],
+) -> None:
+    """M1: a run started with uncommitted changes under configs/ trains, finishes and registers
+    its model, but the alias does not move; the run says which files and what to do."""
+    faked_git(monkeypatch, "configs/train.yaml, schemas/sample.yaml")
+    cfg = compose_cfg(f"data.path={small_sample()}", "train.allow_dirty_promotion=false")
+    train(cfg)
+    run = only_run(cfg)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["gate.reviewed"] == "failed"
+    assert run.data.tags["registry.champion"] == "false" and "registry.version" in run.data.tags
+    assert alias(cfg.tracking.model_name) is None
+    reason = run.data.tags["registry.reason"]
+    assert "uncommitted changes" in reason and "configs/train.yaml, schemas/sample.yaml" in reason
+    assert "commit them and train again" in reason
+
+
+@pytest.mark.parametrize(
+    ("unreviewed", "allow", "recorded"),
+    [
+        ("none", False, "passed"),
+        ("configs/train.yaml", True, "allowed by train.allow_dirty_promotion"),
+        ("unknown", False, "unchecked: not a git checkout (or no git)"),
+    ],
+)
+def test_a_clean_tree_the_override_or_no_git_allow_promotion_and_say_which(
+    unreviewed: str, allow: bool, recorded: str
+) -> None:
+    """M1: committed specs pass; uncommitted ones only with ``train.allow_dirty_promotion=true``
+    (a notebook, an experiment); a project without git passes too (nothing to check), and the
+    ``gate.reviewed`` tag says which it was (the run above shows the tags are recorded)."""
+    verdict = review_gate(unreviewed, allow)
+    assert verdict.refusal is None
+    assert verdict.tags == {"gate.reviewed": recorded}

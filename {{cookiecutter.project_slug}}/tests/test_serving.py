@@ -24,6 +24,10 @@ from {{ cookiecutter.package_name }}.data.report import (
 from {{ cookiecutter.package_name }}.data.sample import (
     write_sample,
 )
+from {{ cookiecutter.package_name }}.data.schema import (
+    Role,
+    as_labels,
+)
 from {{ cookiecutter.package_name }}.errors import (
     BelowBaselineError,
     DataError,
@@ -58,6 +62,12 @@ from {{ cookiecutter.package_name }}.train import (
 )
 
 NAME = "champion-model"  # conftest.CHAMPION_NAME: the model the `champion` fixture trains
+
+
+def labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each value as the label the contract compares (``16.0`` and ``16`` alike), missing as
+    ``<missing>``: rows read back from JSON compare with rows read from CSV."""
+    return frame.apply(as_labels).fillna("<missing>")
 
 
 def new_batch(cfg: DictConfig, path: Path, rows: int = 60) -> Path:
@@ -121,6 +131,29 @@ def test_the_logged_model_takes_raw_rows_like_predict(champion: tuple, tmp_path:
     assert run.info.status == "FINISHED"
     assert run.data.metrics["predict/rows"] == len(raw)
     assert any(key.startswith("predict/unseen/") for key in run.data.metrics)
+
+
+def test_the_logged_example_holds_no_ids_no_sensitive_values_and_no_real_row(
+    champion: tuple,
+) -> None:
+    """D5: the input example logged with the champion (anyone who reads the registry sees it)
+    has placeholders for the id column and the sensitive column (M7), none of the table's ids,
+    and no row of the table on the other columns; the served model still takes it."""
+    compose, _ = champion
+    table = pd.read_csv(compose().data.path)
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")
+    example = model.input_example
+    spec = model.unwrap_python_model().predictor.spec
+    assert spec.names(Role.id) == ["customer_id"] and spec.sensitive == ["age_years"]
+    assert list(example.columns) == model.metadata.get_input_schema().input_names()
+    assert not set(example["customer_id"]) & set(table["customer_id"])
+    assert example["age_years"].isna().all()  # nullable: left missing, no one's age
+    shared = [c for c in example.columns if c not in ("customer_id", "age_years")]
+    logged, rows = (labels(frame[shared]) for frame in (example, table))  # 16.0 is 16
+    assert not set(logged.apply(tuple, axis=1)) & set(rows.apply(tuple, axis=1))
+    for column in shared:  # each value is still a real value of its column
+        assert set(logged[column]) <= set(rows[column])
+    assert len(model.predict(example)) == len(example)
 
 
 def test_predict_refuses_rows_that_break_the_contract(champion: tuple, tmp_path: Path) -> None:
@@ -282,7 +315,7 @@ def test_evaluate_by_alias_reproduces_the_test_metrics(champion: tuple) -> None:
     assert run.data.tags["model.run_id"] == last_run(cfg, "train", order="ASC").info.run_id
     path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="slices")
     rows = json.loads(Path(path, "test.json").read_text())["slices"]
-    assert {row["column"] for row in rows} == set(cfg.data.slices)
+    assert {row["column"] for row in rows} == {*cfg.data.slices, "age_years"}  # M7: sensitive
     assert sum(row["rows"] for row in rows if row["column"] == "contract") == len(
         pd.read_csv(cfg.data.path)
     ) - round(len(pd.read_csv(cfg.data.path)) * (1 - cfg.data.split.test_fraction))

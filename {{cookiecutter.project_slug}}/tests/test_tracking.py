@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.tracking.runs import (
     config_hash,
     file_name,
     flatten,
+    git_state,
     tracked_run,
 )
 from {{ cookiecutter.package_name }}.tracking.store import (
@@ -121,6 +122,30 @@ def test_successful_run_records_provenance(
     assert artifacts == {"config/resolved.yaml", "config/overrides.yaml"}
     history = client.get_metric_history(run.run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5)]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_state_names_uncommitted_specs_and_only_them(tmp_path: Path) -> None:
+    """M1: ``git.unreviewed`` lists what changed under configs/, schemas/ and src/ since the
+    commit, new files included, and nothing else (data, outputs); ``none`` when they are
+    committed; ``unknown`` outside a git checkout."""
+    import subprocess
+
+    assert git_state(tmp_path)["git.unreviewed"] == "unknown"
+    for rel in ("configs/train.yaml", "src/a.py", "data/rows.csv"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("a: 1\n")
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-qm", "specs"]):
+        subprocess.run(["git", "-C", str(tmp_path), *command], check=True)
+    assert git_state(tmp_path)["git.unreviewed"] == "none"
+    (tmp_path / "configs/train.yaml").write_text("a: 2\n")
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas/new.yaml").write_text("columns: {}\n")
+    (tmp_path / "data/rows.csv").write_text("changed\n")
+    state = git_state(tmp_path)
+    assert state["git.unreviewed"] == "configs/train.yaml, schemas/new.yaml"
+    assert state["git.dirty"] == "true"
 
 
 def test_failing_run_is_recorded_failed_with_reason(

@@ -319,6 +319,17 @@ def test_schema_typo_fails_naming_the_key_and_the_column(tmp_path: Path) -> None
     assert caught.value.column == "age_years"
 
 
+def test_a_column_without_a_description_is_refused(tmp_path: Path) -> None:
+    """F2, ML Test Score D4: every column of the contract says what it means; a schema with a
+    column whose description was left out is refused naming that column and the key."""
+    bad = tmp_path / "schema.yaml"
+    bad.write_text(SCHEMA.read_text().replace("    description: Customer age\n", "", 1))
+    assert bad.read_text() != SCHEMA.read_text()
+    with pytest.raises(PipelineError, match="description") as caught:
+        load_schema(bad)
+    assert caught.value.column == "age_years"
+
+
 @pytest.mark.parametrize("task", list(Task), ids=lambda t: t.value)
 def test_a_target_that_does_not_fit_the_task_is_named(
     tmp_path: Path, task: Task, compose_cfg: Callable[..., DictConfig]

@@ -154,8 +154,15 @@ class TrainConfig:
     rows (its validation split, each model through its own serving path) and moves the alias
     only when the split has at least ``promote_min_rows`` rows and the paired one-sided test
     says the new model's per-row loss is lower (p below ``promote_alpha``); otherwise it
-    stays a challenger, and the run's tags say why. The state is checkpointed after every epoch; ``resume`` continues the
-    interrupted run of the same config, in the same MLflow run.
+    stays a challenger, and the run's tags say why. Two more gates keep the alias where it is:
+    M6, a slice of the validation split (``data.slices`` and every sensitive column, with at
+    least ``evaluation.slices.MIN_ROWS`` rows) whose primary metric is worse than the whole
+    split's by more than ``max_slice_gap`` (a fraction of the whole split's value: 0.5 is 50 %
+    worse); M1, uncommitted changes under ``configs/``, ``schemas/`` or ``src/`` (the model
+    would come from specs nobody reviewed), unless ``allow_dirty_promotion`` (notebooks,
+    experiments; without git at all promotion is allowed and the run says so). The state is
+    checkpointed after every epoch; ``resume`` continues the interrupted run of the same
+    config, in the same MLflow run.
     """
 
     seed: int = 0
@@ -173,6 +180,8 @@ class TrainConfig:
     baseline_margin: float = 0.0
     promote_min_rows: int = 20
     promote_alpha: float = 0.05
+    max_slice_gap: float = 0.5
+    allow_dirty_promotion: bool = False
     resume: bool = False
 
 
@@ -233,11 +242,19 @@ class PredictConfig:
 
 @dataclass
 class ServeConfig:
-    """``serve``: which model ``mlflow models serve`` answers with, and where it listens."""
+    """``serve``: which model ``mlflow models serve`` answers with, and where it listens; and
+    the budget ``serve_check`` holds it to (ML Test Score Mo6), measured on at most
+    ``check_rows`` of the data config's ``new_rows`` and ``check_requests`` one-row requests:
+    their p95 latency, the time per row of a batch, the peak memory of the serving process."""
 
     model: str = "champion"
     host: str = "127.0.0.1"
     port: int = 5001
+    check_rows: int = 1000
+    check_requests: int = 50
+    budget_p95_ms: float = 200.0
+    budget_ms_per_row: float = 2.0
+    budget_mib: float = 2048.0
 
 
 @dataclass
@@ -247,7 +264,9 @@ class MonitorConfig:
     adjusted p-value is below ``alpha`` *and* its effect reaches its threshold (each threshold
     is named after its effect, see ``monitoring.drift``); the batch is drifted when at least
     ``min_drifted_features`` features are. The batch is read, checked and counted
-    ``chunk_rows`` rows at a time, so a file of any size needs the memory of one piece."""
+    ``chunk_rows`` rows at a time, so a file of any size needs the memory of one piece. A
+    reference model trained more than ``max_model_age_days`` days ago is a finding too (ML Test
+    Score Mo4: the model is not too stale)."""
 
     input: str | None = None
     reference: str = "champion"
@@ -259,6 +278,63 @@ class MonitorConfig:
     new_category_share: float = 0.01
     min_drifted_features: int = 1
     chunk_rows: int = 100_000
+    max_model_age_days: float = 30.0
+
+
+class AuditStatus(str, Enum):
+    """What a project does about one ML Test Score test: ``automated`` (1 point when its evidence
+    passes), ``manual`` (0.5: documented, done by people), ``not_done`` (0)."""
+
+    automated = "automated"
+    manual = "manual"
+    not_done = "not_done"
+
+
+@dataclass
+class Evidence:
+    """One piece of evidence for an audit line: a pytest node id (``test``), or a ``file`` that
+    exists and ``contains`` the text the line relies on."""
+
+    test: str | None = None
+    file: str | None = None
+    contains: str | None = None
+
+
+@dataclass
+class AuditLine:
+    """One of the ML Test Score's 28 tests: its ``title``, ``status``, ``how`` (manual: how a
+    team does it; not done: why not and what would do it) and the ``evidence`` the audit checks."""
+
+    title: str = MISSING
+    status: AuditStatus = MISSING
+    how: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class AuditConfig:
+    """``audit``: the ML Test Score's tests keyed by id (D1..D7, M1..M7, I1..I7, Mo1..Mo7)."""
+
+    tests: dict[str, AuditLine] = field(default_factory=dict)
+
+
+@dataclass
+class CardText:
+    """The part of a model card that only people can write (``configs/card/default.yaml``):
+    what the model is for and what it must not be trusted with. One home for both stages that
+    write a card: ``train`` puts it on the card of every model it registers, ``card`` on the
+    card it regenerates."""
+
+    intended_use: str = MISSING
+    limitations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CardConfig(CardText):
+    """``card``: whose card to show. ``model`` is a registry alias (``champion``), a training
+    run id, or a model URI, resolved like ``evaluate.model``."""
+
+    model: str = "champion"
 
 
 @dataclass
@@ -276,6 +352,7 @@ class StageConfig:
 class TrainStage(StageConfig):
     model: ModelConfig = MISSING
     train: TrainConfig = MISSING
+    card: CardText = MISSING
 
 
 @dataclass
@@ -343,6 +420,16 @@ class MonitorStage(StageConfig):
     monitor: MonitorConfig = MISSING
 
 
+@dataclass
+class CardStage(StageConfig):
+    card: CardConfig = MISSING
+
+
+@dataclass
+class AuditStage(StageConfig):
+    audit: AuditConfig = MISSING
+
+
 # The root schema of each stage's config file (``configs/<stage>.yaml`` lists it first).
 STAGES = {
     "stage": StageConfig,
@@ -353,6 +440,8 @@ STAGES = {
     "predict": PredictStage,
     "serve": ServeStage,
     "monitor": MonitorStage,
+    "card": CardStage,
+    "audit": AuditStage,
 }
 # The schema of each group with options of its own (``configs/<group>/*.yaml`` extend it).
 GROUPS = {

@@ -24,7 +24,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from .data.load import Source, load_validated
     from .data.split import split_frame
     from .evaluation.metrics import compute_metrics, prefixed
-    from .evaluation.slices import record_slices, slice_metrics
+    from .evaluation.slices import record_slices, slice_columns, slice_metrics
     from .serving.predictor import open_model
     from .tracking.runs import tracked_run
 
@@ -41,7 +41,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         y = predictor.encoding.encode(part[target], cfg.data.path).numpy()
         metrics = prefixed(compute_metrics(task, y, outputs), split)
         run.log_metrics(metrics)
-        rows = slice_metrics(task, part, list(cfg.data.slices), y, outputs)
+        columns = slice_columns(list(cfg.data.slices), spec)  # M7: sensitive ones too
+        rows = slice_metrics(task, part, columns, y, outputs)
         record_slices(run, split, rows, task)
     return metrics
 

@@ -6,14 +6,16 @@ monitor is never blinded by the data it monitors. Rows that break the model's co
 findings (column, check, rows, examples), not a refusal; drift is checked on every feature the
 batch has (``monitoring.drift``, thresholds in ``configs/monitor.yaml``); new, missing or retyped
 columns since training are named (F4). It writes ``monitor.json`` and the console report next to
-the run log, a PNG per drifted feature, and records a ``monitor`` MLflow run linked to the
-reference run, with metrics per feature.
+the run log, a PNG per drifted feature, ``report.html`` (the whole report as one self-contained
+page to open and share), and records a ``monitor`` MLflow run linked to the reference run, with
+metrics per feature.
 
 Exit codes (for cron or CI):
 
 * 0: nothing to report;
-* 4: findings: drift, contract violations, missing feature columns, or new columns a strict
-  contract does not allow (the report says which);
+* 4: findings: drift, contract violations, missing feature columns, new columns a strict
+  contract does not allow, or a reference model older than ``monitor.max_model_age_days``
+  (Mo4; the report says which);
 * 2: nothing could be checked: no input set, no such file, a file that cannot be read, or a
   reference model that does not exist.
 """
@@ -21,6 +23,7 @@ Exit codes (for cron or CI):
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def monitor(cfg: DictConfig) -> MonitorReport:
-    """The report of ``monitor.input`` against ``monitor.reference``'s training profile.
+def monitor(cfg: DictConfig, now: datetime | None = None) -> MonitorReport:
+    """The report of ``monitor.input`` against ``monitor.reference``'s training profile, and
+    the reference model's age at ``now`` (the current time unless a test passes a clock).
 
     Raises :class:`~.errors.PipelineError` only when nothing can be checked (the run is then
     FAILED). Findings are not failures: the run finishes and the report says what it found.
@@ -45,6 +49,7 @@ def monitor(cfg: DictConfig) -> MonitorReport:
     from .data.io import required_input
     from .data.load import Inspection, Source
     from .data.validation import STRUCTURE
+    from .monitoring.age import model_age, trained_at
     from .monitoring.drift import BatchCounts
     from .monitoring.report import MonitorReport, record
     from .serving.predictor import open_model
@@ -64,6 +69,8 @@ def monitor(cfg: DictConfig) -> MonitorReport:
         for piece in inspection:  # a file of any size, one piece in memory at a time
             counts.add(piece)
         checked = inspection.report
+        limit = settings.max_model_age_days  # Mo4; a model logged outside a run has no age
+        age = model_age(trained_at(trained_by), limit, now) if trained_by else None
         report = MonitorReport(
             file=str(source),
             reference=uri,
@@ -72,6 +79,7 @@ def monitor(cfg: DictConfig) -> MonitorReport:
             schema_changes=checked.schema_changes,
             new_columns=[c for c in checked.columns if c not in spec.columns],
             strict=spec.strict,
+            model_age=age,
         )
         summary = record(report, run, output, rows=counts.rows)
     print(summary, end="")

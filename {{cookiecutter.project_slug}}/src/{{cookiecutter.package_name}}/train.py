@@ -46,11 +46,12 @@ def train(cfg: DictConfig, on_epoch: EpochCallback | None = None) -> dict[str, f
             data = steps.prepare_data(cfg, run)  # P2: stops on bad data; F1: fit on train only
             baseline = steps.reference(data)  # P1
             model = steps.fit_model(cfg, data, run, checkpoint, resume, on_epoch)
-            metrics = steps.score(cfg, model, baseline, data, run)  # P3, M6; the P1 gate
+            metrics, sliced = steps.score(cfg, model, baseline, data, run)  # P3, M6; P1 gate
+            steps.weigh_features(model, data, run)  # D2: what each input column is worth
             uri, served = steps.package(cfg, model, data, run)  # the canary: served as logged
             steps.write_outputs(cfg, metrics, data.features)
             if model.competes and not parent_run():  # last: only a run that succeeded promotes
-                steps.promote(cfg, run, uri, served, data.splits.val)  # (never a sweep's trial)
+                steps.promote(cfg, run, uri, served, data.splits.val, sliced)  # (no trial)
     checkpoint.remove()
     return metrics
 

@@ -126,6 +126,17 @@ class FeaturePipeline:
             names += [f"{name}={value}" for value in feature.vocabulary]
         return names
 
+    def column_groups(self) -> dict[str, list[int]]:
+        """Per input column, the positions of the matrix columns made from it (in
+        :attr:`feature_names` order): what shuffling one input column touches (D2)."""
+        widths = {n: 2 if f.indicator else 1 for n, f in self.numeric.items()}
+        widths |= {n: len(f.vocabulary) for n, f in self.categorical.items()}
+        groups, start = {}, 0
+        for name, width in widths.items():
+            groups[name] = list(range(start, start + width))
+            start += width
+        return groups
+
     def transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, TransformStats]:
         """The float32 feature matrix for ``frame`` and what it met that training did not."""
         blocks: list[np.ndarray] = []

@@ -303,6 +303,11 @@ def render_draft(
             "role: id and ignore are guessed; the target is drafted as a target (its classes, "
             "or numbers), with no range and no magic values."
         ),
+        *_bullet(
+            "sensitive: true (M7) on each column about a person (age, gender, ...): it is "
+            "then always sliced, gated by train.max_slice_gap and kept out of logged examples; "
+            "never guessed."
+        ),
         f"strict: {str(spec.strict).lower()}",
         f"allow_duplicate_rows: {str(spec.allow_duplicate_rows).lower()}",
         "",

@@ -62,6 +62,10 @@ class ColumnSpec:
     # F3: values that mean "unknown". None (absent): not declared, so validation may warn about a
     # likely one; a list, even []: declared and complete, never warned about.
     magic_values: list[float] | None = None
+    # M7: a column about a person (age, gender, ...): always sliced and gated by
+    # ``train.max_slice_gap``, and never written into a logged example (D5). Its role still
+    # decides whether it is a feature.
+    sensitive: bool = False
 
 
 @dataclass
@@ -79,6 +83,11 @@ class SchemaSpec:
     @property
     def features(self) -> list[str]:
         return self.names(Role.feature)
+
+    @property
+    def sensitive(self) -> list[str]:
+        """M7: the columns marked ``sensitive``, in schema order."""
+        return [name for name, spec in self.columns.items() if spec.sensitive]
 
     def fingerprint(self) -> str:
         """A short hash of the contract's content (F4: notice when the schema changes)."""
@@ -117,6 +126,9 @@ def _parse_schema(path: Path) -> SchemaSpec:
         column = _failing_column(raw) if "raw" in locals() else None
         raise PipelineError(str(path), "schema is valid", first_line(err), column) from err
     assert isinstance(spec, SchemaSpec)
+    for name, column in spec.columns.items():
+        if not column.description.strip():  # F2: a column nobody can explain is a liability
+            raise PipelineError(str(path), "column described (F2)", "description is blank", name)
     return spec
 
 

@@ -3,7 +3,9 @@
 A category column is sliced by value (missing values form their own slice); a numeric column by
 quartile. Each slice gets the task's metrics and its gap to the whole split on the primary
 metric, so a group the model fails stands out. Slices smaller than ``MIN_ROWS`` are listed
-without metrics: a score on a handful of rows is noise.
+without metrics: a score on a handful of rows is noise. M7: every column the schema marks
+``sensitive`` is sliced too, listed or not (:func:`slice_columns`); promotion is gated on the
+slices (``evaluation.gate.slice_gate``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ import pandas as pd
 
 from ..config import Task
 from ..data.features import MISSING, as_labels
+from ..data.schema import SchemaSpec
 from .metrics import PRIMARY_METRIC, better_sign, compute_metrics
 
 MIN_ROWS = 20
 QUARTILES = 4
+
+
+def slice_columns(listed: list[str], spec: SchemaSpec) -> list[str]:
+    """The columns to slice by: ``data.slices``, then every sensitive column it leaves out
+    (M7: a group the schema says must be served fairly is never left unmeasured)."""
+    return [*listed, *(name for name in spec.sensitive if name not in listed)]
 
 
 def slice_labels(values: pd.Series) -> pd.Series:

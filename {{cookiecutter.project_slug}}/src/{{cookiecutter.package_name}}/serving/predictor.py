@@ -31,7 +31,7 @@ from omegaconf import OmegaConf
 from ..config import Task
 from ..data.features import FeaturePipeline, TransformStats, stored_json
 from ..data.report import ValidationReport
-from ..data.schema import Role, SchemaSpec, dump_schema, load_schema
+from ..data.schema import ColumnSpec, Kind, Role, SchemaSpec, dump_schema, load_schema
 from ..data.tensors import TargetEncoding
 from ..data.validation import check_frame, validate_frame
 from ..errors import PipelineError, first_line
@@ -176,9 +176,55 @@ def requirements() -> list[str]:
     ]
 
 
+EXAMPLE_ROWS = 5
+PLACEHOLDER_DATE = pd.Timestamp("2000-01-01")
+
+
+def private_example(rows: pd.DataFrame, spec: SchemaSpec) -> pd.DataFrame:
+    """D5: the input example logged with a model, which anyone who can read the registry sees:
+    made from real ``rows`` but holding no one's record. Id columns and sensitive columns (M7)
+    get :func:`placeholder` values that pass the contract, and every other column is shifted
+    down by its position among them, so no example row is a real row while each value is still
+    a real value of its column. The columns stay: the signature lists them, and the served
+    model takes real rows with their ids."""
+    example = rows.head(EXAMPLE_ROWS).reset_index(drop=True)
+    hidden = set(spec.names(Role.id)) | set(spec.sensitive)
+    kept = [name for name in example.columns if name not in hidden]
+    for position, name in enumerate(kept):
+        order = np.roll(np.arange(len(example)), position)
+        example[name] = example[name].iloc[order].to_numpy()
+    for name in example.columns:
+        if name in hidden:
+            example[name] = placeholder(spec.columns[name], len(example))
+    return example
+
+
+def placeholder(column: ColumnSpec, rows: int) -> list[Any]:
+    """Neutral values for a hidden column that pass its contract: missing where it may be
+    missing; else its first category, or its lowest allowed number (0 without a minimum), or
+    2000-01-01; distinct (counting up) where it must be unique, as ids must."""
+    numeric = column.kind in (Kind.integer, Kind.float)
+    if column.nullable and not column.unique:
+        return [np.nan if numeric else None] * rows
+    step = range(rows) if column.unique else [0] * rows
+    if column.categories:
+        return [column.categories[i % len(column.categories)] for i in step]
+    if column.kind is Kind.date:
+        return [(PLACEHOLDER_DATE + pd.Timedelta(days=i)).strftime("%Y-%m-%d") for i in step]
+    if numeric:
+        low = column.min if column.min is not None else 0
+        if column.max is not None and low + rows - 1 > column.max:
+            low = column.max - (rows - 1 if column.unique else 0)
+        return [int(np.ceil(low)) + i for i in step]
+    return [f"example-{i}" for i in step]
+
+
 def log_predictor(predictor: Predictor, example: pd.DataFrame) -> str:
-    """Log ``predictor`` to the active run as the pyfunc model ``model``; return its URI."""
+    """Log ``predictor`` to the active run as the pyfunc model ``model``, with a
+    :func:`private_example` of the rows ``example`` as its input example; return its URI."""
     import tempfile
+
+    example = private_example(example, predictor.spec)
 
     here = Path(__file__).resolve().parent
     package = here.parent  # shipped whole: the served model runs this project's own code

@@ -209,13 +209,22 @@ def compare(
 
 
 def register(
-    model: str, name: str, challenger: Predictor, rows: pd.DataFrame, target: str, rule: Rule
+    model: str,
+    name: str,
+    challenger: Predictor,
+    rows: pd.DataFrame,
+    target: str,
+    rule: Rule,
+    refusals: list[str] | None = None,
 ) -> Promotion:
     """Register ``model`` (a model URI of ``challenger``) under ``name``; make it ``champion``
-    when ``rows`` (its validation split, with ``target``) are enough to decide and it beats the
+    when no gate refused it (``refusals``: why each failed gate keeps the alias, M1 and M6),
+    ``rows`` (its validation split, with ``target``) are enough to decide and it beats the
     current champion on them (or there is none yet)."""
     client = MlflowClient(mlflow.get_tracking_uri())
     version = str(mlflow.register_model(model, name).version)
+    if refusals:
+        return Promotion(version, False, "; ".join(refusals))
     champion = _champion(client, name)
     if len(rows) < rule.min_rows:
         return Promotion(

@@ -101,8 +101,15 @@ def config_hash(cfg: DictConfig) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+# M1: what a model is made from, so what must be committed (reviewed) before it may serve.
+REVIEWED_DIRS = ("configs", "schemas", "src")
+UNREVIEWED_SHOWN = 5
+
+
 def git_state(root: Path | None = None) -> dict[str, str]:
-    """The commit and whether the working tree is dirty; ``unknown`` outside a git checkout."""
+    """The commit, whether the working tree is dirty, and (``git.unreviewed``, M1) the files
+    under :data:`REVIEWED_DIRS` changed or added since it, ``none`` when there are none;
+    ``unknown`` outside a git checkout or without git."""
 
     def git(*args: str) -> str | None:
         try:
@@ -119,10 +126,24 @@ def git_state(root: Path | None = None) -> dict[str, str]:
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
+    # --untracked-files=all: a new config or schema nobody committed counts (ignored files not)
+    changed = git("status", "--porcelain", "--untracked-files=all", "--", *REVIEWED_DIRS)
     return {
         "git.commit": commit.strip() if commit else "unknown",
         "git.dirty": "unknown" if status is None else str(bool(status.strip())).lower(),
+        "git.unreviewed": "unknown" if changed is None else unreviewed(changed),
     }
+
+
+def unreviewed(porcelain: str) -> str:
+    """``git status --porcelain`` lines as the tag ``git.unreviewed``: ``none``, or the first
+    few paths and how many more."""
+    paths = [line[3:] for line in porcelain.splitlines() if line.strip()]
+    if not paths:
+        return "none"
+    shown = ", ".join(paths[:UNREVIEWED_SHOWN])
+    more = len(paths) - UNREVIEWED_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def hydra_overrides() -> list[str]:

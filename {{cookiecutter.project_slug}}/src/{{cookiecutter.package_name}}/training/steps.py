@@ -22,9 +22,22 @@ from ..data.load import Source, load_validated
 from ..data.schema import SchemaSpec, check_slices, load_contract
 from ..data.split import Splits, split_frame
 from ..data.tensors import TargetEncoding, Tensors, to_tensors
-from ..evaluation.gate import baseline_delta, require_beats_baseline
-from ..evaluation.metrics import compute_metrics, evaluate, model_outputs, outcome_plot, prefixed
-from ..evaluation.slices import record_slices, slice_metrics
+from ..evaluation.gate import (
+    Verdict,
+    baseline_delta,
+    require_beats_baseline,
+    review_gate,
+    slice_gate,
+)
+from ..evaluation.metrics import (
+    PRIMARY_METRIC,
+    compute_metrics,
+    evaluate,
+    model_outputs,
+    outcome_plot,
+    prefixed,
+)
+from ..evaluation.slices import record_slices, slice_columns, slice_metrics
 from ..models import ClosedFormModel, Model, build_model, fit_baseline
 from ..monitoring.profile import Profile
 from ..serving.predictor import Predictor, canary, log_predictor
@@ -73,6 +86,7 @@ def prepare_data(cfg: DictConfig, run: RunRecorder) -> Prepared:
             values,
             data.features.rare_min_count,
         )
+    run.set_tags({f"split.{name}.rows": len(getattr(splits, name)) for name in SPLITS})
     encoding = TargetEncoding.fit(splits.train[data.target], task)
     tensors = {
         name: to_tensors(getattr(splits, name), data.target, encoding, features, data.path)
@@ -146,26 +160,53 @@ def report_training(run: RunRecorder, history: History, lr: float) -> None:
     run.log_figure(figure, "plots/learning_curves.png")
 
 
+@dataclass(frozen=True)
+class Sliced:
+    """M6: one split's slices (:func:`~..evaluation.slices.slice_metrics`) and the whole
+    split's primary metric, which each slice's gap is taken from."""
+
+    rows: list[dict]
+    whole: float
+
+
 def score(
     cfg: DictConfig, model: Model, baseline: Model, data: Prepared, run: RunRecorder
-) -> dict[str, float]:
+) -> tuple[dict[str, float], Sliced]:
     """P3 and M6: validation and test metrics overall and per slice, the baseline's beside them
     with the difference (``delta/``), and the validation picture; then the gate (P1): a
-    competing model that does not beat the baseline ends the run FAILED."""
+    competing model that does not beat the baseline ends the run FAILED. Returns the metrics
+    and the validation slices (the slice gate's input: :func:`gates`)."""
     task, encoding = data.encoding.task, data.encoding
     metrics = evaluate(baseline, encoding, data.tensors["val"], "baseline/val")
+    columns = slice_columns(list(cfg.data.slices), data.spec)  # M7: sensitive ones too
+    sliced = {}
     for name in ("val", "test"):
         split = data.tensors[name]
         outputs, y = model_outputs(model, encoding, split.x), split.y.numpy()
         metrics |= prefixed(compute_metrics(task, y, outputs), name)
-        rows = slice_metrics(task, getattr(data.splits, name), list(cfg.data.slices), y, outputs)
-        record_slices(run, name, rows, task)
+        sliced[name] = slice_metrics(task, getattr(data.splits, name), columns, y, outputs)
+        record_slices(run, name, sliced[name], task)
     metrics |= baseline_delta(metrics)
     run.log_metrics(metrics)
     run.log_figure(*outcome_plot(model, encoding, data.tensors["val"]))
     if model.competes and cfg.train.require_beats_baseline:
         require_beats_baseline(metrics, task, cfg.train.baseline_margin, cfg.model.name)
-    return metrics
+    return metrics, Sliced(sliced["val"], metrics[f"val/{PRIMARY_METRIC[task]}"])
+
+
+def weigh_features(model: Model, data: Prepared, run: RunRecorder) -> None:
+    """ML Test Score D2: the permutation importance of every input column on the validation
+    split, as the metrics ``importance/<column>`` (how much the primary metric worsens when the
+    column is shuffled) and the table ``importance/permutation.csv``; a column the model does
+    not use (no rise) is named in the log, to be dropped or explained."""
+    from ..evaluation.importance import importance_table, permutation_importance
+
+    found = permutation_importance(model, data.encoding, data.features, data.tensors["val"])
+    run.log_metrics({f"importance/{item.feature}": item.mean for item in found})
+    run.log_text(importance_table(found, data.encoding), "importance/permutation.csv")
+    unused = [item.feature for item in found if item.mean <= 0]
+    if unused and model.competes:
+        log.info("D2: shuffling %s costs the model nothing on validation", ", ".join(unused))
 
 
 def package(
@@ -180,7 +221,7 @@ def package(
         "task": data.encoding.task.value,
         "target": cfg.data.target,
         "split": OmegaConf.to_container(cfg.data.split, resolve=True),
-        "slices": list(cfg.data.slices),
+        "slices": slice_columns(list(cfg.data.slices), data.spec),
     }
     profile = Profile.of(data.splits.train, data.features)  # P4: what `monitor` compares with
     run.log_text(profile.to_json(), "monitoring/reference_profile.json")
@@ -202,16 +243,27 @@ def write_outputs(cfg: DictConfig, metrics: dict[str, float], features: FeatureP
 
 
 def promote(
-    cfg: DictConfig, run: RunRecorder, uri: str, served: Predictor, rows: pd.DataFrame
+    cfg: DictConfig,
+    run: RunRecorder,
+    uri: str,
+    served: Predictor,
+    rows: pd.DataFrame,
+    sliced: Sliced | None = None,
 ) -> None:
-    """I4: register the served model; it becomes ``champion`` only if it beats the current one
-    on the same rows (:func:`~..tracking.registry.register`). If the run fails after this, the
-    alias goes back (the run's undo step), so it never points at a FAILED run."""
+    """I4: register the served model; it becomes ``champion`` only if it passes the gates
+    (:func:`gates`) and beats the current one on the same rows
+    (:func:`~..tracking.registry.register`). Its model card, built from what the run recorded
+    and ``card``'s words (P6), becomes the version's description and the run's
+    ``model_card.md`` and ``model_card.html``. If the run fails after this, the alias goes back
+    (the run's undo step), so it never points at a FAILED run."""
+    from ..tracking.card import record_card
     from ..tracking.registry import Rule, register, undo
 
     name = cfg.tracking.model_name
     rule = Rule(cfg.train.promote_min_rows, cfg.train.promote_alpha)
-    outcome = register(uri, name, served, rows, cfg.data.target, rule)
+    verdicts = gates(cfg, run, served, rows, sliced)
+    refusals = [verdict.refusal for verdict in verdicts if verdict.refusal]
+    outcome = register(uri, name, served, rows, cfg.data.target, rule, refusals)
     run.on_failure(lambda: undo(name, outcome))
     run.set_tags(
         {
@@ -221,5 +273,35 @@ def promote(
         }
         | outcome.tags
     )
+    record_card(run, name, outcome.version, cfg.card)  # P6: what it is, how good, its limits
     verdict = "is the new champion" if outcome.promoted else "stays a challenger"
     log.info("registered %s v%s: %s (%s)", name, outcome.version, verdict, outcome.reason)
+
+
+def gates(
+    cfg: DictConfig,
+    run: RunRecorder,
+    served: Predictor,
+    rows: pd.DataFrame,
+    sliced: Sliced | None = None,
+) -> list[Verdict]:
+    """The gates before promotion, each recorded as ``gate.*`` tags: M6 and M7, every slice of
+    the validation split ``rows`` scored through the served model, none worse than the whole by
+    more than ``train.max_slice_gap``; M1, no uncommitted change under configs/, schemas/ or
+    src/ when the run started (its ``git.unreviewed`` tag). ``sliced``: those slices already
+    scored by :func:`score` on the same rows (the canary has shown that the served model
+    answers as the trained one), so a training run scores them once."""
+    task, target = served.task, cfg.data.target
+    if sliced is None:
+        outputs = served.outputs(rows.drop(columns=[target]))[0]
+        y = served.encoding.encode(rows[target]).numpy()
+        columns = slice_columns(list(cfg.data.slices), served.spec)
+        whole = compute_metrics(task, y, outputs)[PRIMARY_METRIC[task]]
+        sliced = Sliced(slice_metrics(task, rows, columns, y, outputs), whole)
+    limit = cfg.train.max_slice_gap
+    sliced_verdict = slice_gate(sliced.rows, sliced.whole, task, limit, served.spec.sensitive)
+    state = run.client.get_run(run.run_id).data.tags.get("git.unreviewed", "unknown")
+    reviewed = review_gate(state, cfg.train.allow_dirty_promotion)
+    for verdict in (sliced_verdict, reviewed):
+        run.set_tags(verdict.tags)
+    return [sliced_verdict, reviewed]
