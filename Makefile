@@ -33,7 +33,7 @@ demo: $(STAMP) ## Bake the default project into build/demo, install it, run its 
 	# The project's own `make setup` (its .venv), held to the lock so torch stays the CPU wheel.
 	PIP_CONSTRAINT=$(abspath constraints.txt) $(MAKE) -C $(DEMO) setup \
 	  BOOTSTRAP_PYTHON=$(BOOTSTRAP_PYTHON) PIP_QUIET=1
-	$(MAKE) -C $(DEMO) data validate train predict evaluate monitor
+	$(MAKE) -C $(DEMO) data validate train predict evaluate monitor card
 
 bake: $(STAMP) ## Bake into $(BAKE) (TASK=..., committed to git) to work on the template
 	rm -rf $(BAKE) && mkdir -p $(BAKE)
