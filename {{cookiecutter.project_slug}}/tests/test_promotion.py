@@ -211,6 +211,37 @@ def test_a_model_that_cannot_be_served_is_never_registered(
     assert client().search_model_versions(f"name = '{cfg.tracking.model_name}'") == []
 
 
+def test_a_model_that_serves_other_answers_is_never_registered(
+    compose_cfg: Callable[..., DictConfig],
+    small_sample: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    only_run: Callable[..., mlflow.entities.Run],
+) -> None:
+    """The canary's other half (I6): the logged model loads, but answers held-out rows
+    otherwise than the model in memory (every number it returns shifted by 0.25): the run is
+    FAILED naming how many rows differ, and nothing is registered."""
+    load = mlflow.pyfunc.load_model
+
+    class Shifted:
+        def __init__(self, model: mlflow.pyfunc.PyFuncModel) -> None:
+            self.model = model
+
+        def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
+            answers = self.model.predict(rows)
+            numbers = answers.select_dtypes("number").columns
+            answers[numbers] = answers[numbers] + 0.25
+            return answers
+
+    monkeypatch.setattr(mlflow.pyfunc, "load_model", lambda uri: Shifted(load(uri)))
+    cfg = compose_cfg(f"data.path={small_sample()}")
+    with pytest.raises(PipelineError, match=r"of 20 held-out rows predicted differently"):
+        train(cfg)
+    run = only_run(cfg)
+    assert run.info.status == "FAILED" and "registry.version" not in run.data.tags
+    assert "canary: served like in training" in run.data.tags.get("failure.reason", "")
+    assert client().search_model_versions(f"name = '{cfg.tracking.model_name}'") == []
+
+
 def planted(predictor: Predictor, rows: pd.DataFrame, target: str, mask: pd.Series) -> pd.DataFrame:
     """``rows`` where the rows of ``mask`` are labelled with what the model finds least likely
     (the class of lowest probability, or the prediction plus ten standard deviations): a slice

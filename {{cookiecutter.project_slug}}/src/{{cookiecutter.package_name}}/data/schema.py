@@ -168,6 +168,8 @@ def as_labels(values: pd.Series) -> pd.Series:
     """Values as category labels: strings, with whole numbers written without ``.0`` (a CSV
     column with gaps reads ``1`` as ``1.0``; both must be the same category)."""
     uniques = values.dropna().unique()
+    if all(isinstance(u, str) for u in uniques):
+        return values  # text already: its own labels
     mapping = {
         u: str(int(u))
         if isinstance(u, (int, float, np.number)) and float(u).is_integer()

@@ -13,6 +13,7 @@ before any prediction (Mo2).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import warnings
@@ -167,13 +168,12 @@ def signature(predictor: Predictor, example: pd.DataFrame) -> mlflow.models.Mode
     return ModelSignature(inputs, outputs)
 
 
-def requirements() -> list[str]:
+@functools.cache  # what is installed does not change under a running process
+def requirements() -> tuple[str, ...]:
     """``package==version`` for everything the served model imports, as installed now."""
     from importlib.metadata import version
 
-    return [f"mlflow=={version('mlflow')}"] + [
-        f"{name}=={version(name)}" for name in SERVING_PACKAGES
-    ]
+    return tuple(f"{name}=={version(name)}" for name in ("mlflow", *SERVING_PACKAGES))
 
 
 EXAMPLE_ROWS = 5
@@ -239,7 +239,7 @@ def log_predictor(predictor: Predictor, example: pd.DataFrame) -> str:
                 code_paths=[str(package)],
                 signature=signature(predictor, example),
                 input_example=example,
-                pip_requirements=requirements(),
+                pip_requirements=list(requirements()),
             )
     return info.model_uri
 
