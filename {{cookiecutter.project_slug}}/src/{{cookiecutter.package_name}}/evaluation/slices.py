@@ -20,6 +20,7 @@ import pandas as pd
 from ..config import Task
 from ..data.features import MISSING, as_labels
 from ..data.schema import SchemaSpec
+from ..reports.markdown import table
 from .metrics import PRIMARY_METRIC, better_sign, compute_metrics
 
 MIN_ROWS = 20
@@ -82,13 +83,18 @@ def slice_scalars(prefix: str, rows: list[dict[str, Any]], task: Task) -> dict[s
 def render(rows: list[dict[str, Any]], task: Task) -> str:
     """A markdown table of the slices, worst gap first within each column."""
     primary = PRIMARY_METRIC[task]
-    lines = [f"| column | value | rows | {primary} | gap |", "|---|---|---|---|---|"]
     ordered = sorted(rows, key=lambda r: (r["column"], r.get("gap", np.inf)))
-    for row in ordered:
-        score = f"{row[primary]:.4f}" if primary in row else "too few rows"
-        gap = f"{row['gap']:+.4f}" if "gap" in row else ""
-        lines.append(f"| {row['column']} | {row['value']} | {row['rows']} | {score} | {gap} |")
-    return "\n".join(lines) + "\n"
+    cells = [
+        [
+            row["column"],
+            row["value"],
+            row["rows"],
+            f"{row[primary]:.4f}" if primary in row else "too few rows",
+            f"{row['gap']:+.4f}" if "gap" in row else "",
+        ]
+        for row in ordered
+    ]
+    return table(["column", "value", "rows", primary, "gap"], cells) + "\n"
 
 
 def record_slices(run: Any, split: str, rows: list[dict[str, Any]], task: Task) -> None:

@@ -35,6 +35,8 @@ from mlflow.tracking import MlflowClient
 from ..config import Task, project_root
 from ..errors import PipelineError
 from ..evaluation.metrics import PRIMARY_METRIC
+from ..evaluation.slices import render
+from ..reports.markdown import table
 from .registry import CHAMPION, MODELS_URI, RUNS_URI, describe_model, model_uri
 
 if TYPE_CHECKING:
@@ -196,17 +198,6 @@ def _no_progress_bars() -> Iterator[None]:
             os.environ[key] = before
 
 
-def _cell(value: object) -> str:
-    """``value`` as one markdown table cell: a ``|`` or a line break in data cannot break it."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _facts(rows: list[list[str]]) -> str:
     """Named facts as a markdown list: ``- **name**: value``."""
     return "\n".join(f"- **{name}**: {value}" for name, value in rows)
@@ -313,7 +304,7 @@ def _features(recorded: _Recorded) -> str:
     if not features:
         return f"## Features (F2)\n\nThe feature list is {NOT_RECORDED}."
     rows = [[f["name"], f["kind"], f.get("unit") or "", f["description"]] for f in features]
-    return "## Features (F2)\n\n" + _table(["feature", "kind", "unit", "description"], rows)
+    return "## Features (F2)\n\n" + table(["feature", "kind", "unit", "description"], rows)
 
 
 def _metrics(recorded: _Recorded, task: Task) -> str:
@@ -338,7 +329,7 @@ def _metrics(recorded: _Recorded, task: Task) -> str:
     header = ["metric", "validation", "baseline (validation)", "better by", "test"]
     return (
         "## Metrics (P1, P3)\n\n"
-        + _table(header, rows)
+        + table(header, rows)
         + f"\n\nThe baseline is the trivial model (class prior or mean) on the same validation "
         f"rows; *better by* is positive when the model is better. Primary metric: `{primary}`."
     )
@@ -346,7 +337,6 @@ def _metrics(recorded: _Recorded, task: Task) -> str:
 
 def _slices(recorded: _Recorded, task: Task) -> str:
     """M6: each slice's primary metric and its gap to the whole split (negative is worse)."""
-    primary = PRIMARY_METRIC[task]
     columns = recorded.params.get("data.slices", "[]")
     parts = ["## Slices (M6)"]
     for split in ("val", "test"):
@@ -354,22 +344,10 @@ def _slices(recorded: _Recorded, task: Task) -> str:
         if found is None:
             parts.append(f"{split}: slices {NOT_RECORDED}.")
             continue
-        rows = sorted(found["slices"], key=lambda r: (r.get("gap", float("inf")), r["column"]))
-        if not rows:
+        if not found["slices"]:
             parts.append(f"{split}: no slices (data.slices is {columns}).")
             continue
-        table = [
-            [
-                r["column"],
-                r["value"],
-                r["rows"],
-                _number(r[primary]) if primary in r else "too few rows",
-                _number(r["gap"], signed=True) if "gap" in r else "",
-            ]
-            for r in rows
-        ]
-        header = ["column", "value", "rows", primary, "gap"]
-        parts.append(f"{split}, worst first:\n\n" + _table(header, table))
+        parts.append(f"{split}, worst first in each column:\n\n" + render(found["slices"], task))
     return "\n\n".join(parts)
 
 

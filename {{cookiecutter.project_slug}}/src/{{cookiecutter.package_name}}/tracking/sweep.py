@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from ..reports.markdown import table
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
@@ -152,12 +154,11 @@ class Summary:
     def markdown(self) -> str:
         """The trials as a markdown table, the best against its baseline, failures' reasons."""
         heads = ["trial", "settings", "status", self.metric, "baseline", "epochs", "reason"]
-        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        for row in self.rows:
-            cells = [row.get(head, "") for head in heads]
-            cells = [f"{c:.4f}" if isinstance(c, float) else str(c) for c in cells]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        return "\n".join([*lines, "", self.verdict()]) + "\n"
+        cells = [
+            [f"{c:.4f}" if isinstance(c, float) else c for c in (row.get(h, "") for h in heads)]
+            for row in self.rows
+        ]
+        return "\n".join([table(heads, cells), "", self.verdict()]) + "\n"
 
     def verdict(self) -> str:
         """One line on the best trial, or why there is none."""
