@@ -103,6 +103,7 @@ COMMON_FILES = frozenset(
         "src/{pkg}/monitoring/report.py",
         "src/{pkg}/reports/__init__.py",
         "src/{pkg}/reports/html.py",
+        "src/{pkg}/reports/markdown.py",
         "src/{pkg}/reports/audit.py",
         "src/{pkg}/reports/pytest_outcomes.py",
         "src/{pkg}/rollback.py",
